@@ -1,0 +1,1 @@
+"""Gatehouse core: the domain, database, services and metrics. Never imports Streamlit."""

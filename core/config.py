@@ -1,0 +1,86 @@
+"""Settings from the environment, read through a cached function so tests can change them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+__all__ = ["Settings", "get_settings", "reset_settings"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Gatehouse reads from its environment.
+
+    GATEHOUSE_DATA_DIR       folder for the SQLite file, artifacts, datasets, reports (./data)
+    GATEHOUSE_DATABASE_URL   SQLAlchemy URL; default a SQLite file in the data folder
+    GATEHOUSE_SECRET_KEY     signs session cookies; default a random key kept in the data folder
+    GATEHOUSE_ADDRESS/PORT   where `gatehouse serve` listens (127.0.0.1:8501)
+    GATEHOUSE_SESSION_HOURS  how long a sign-in lasts (12)
+    GATEHOUSE_LOCKOUT_THRESHOLD / GATEHOUSE_LOCKOUT_MINUTES  failed sign-ins before a lock, and its length
+    GATEHOUSE_POLICY_FILE    governance policy pack (YAML) to load
+    """
+
+    data_dir: Path
+    database_url: str
+    address: str
+    port: int
+    session_hours: float
+    lockout_threshold: int
+    lockout_minutes: float
+    policy_file: Path | None
+
+    @property
+    def secret_key(self) -> str:
+        """The cookie-signing key: from the environment, else created once in the data folder."""
+        if key := os.environ.get("GATEHOUSE_SECRET_KEY"):
+            return key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as err:
+        raise ValueError(
+            f"{name}={raw!r} is not a number; set it to a number such as {default}."
+        ) from err
+
+
+@cache
+def get_settings() -> Settings:
+    """Read the settings once per process (``reset_settings`` forgets them, for tests)."""
+    data_dir = Path(os.environ.get("GATEHOUSE_DATA_DIR") or ROOT / "data").resolve()
+    database_url = (
+        os.environ.get("GATEHOUSE_DATABASE_URL") or f"sqlite:///{data_dir / 'gatehouse.db'}"
+    )
+    policy = os.environ.get("GATEHOUSE_POLICY_FILE")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        address=os.environ.get("GATEHOUSE_ADDRESS", "127.0.0.1"),
+        port=int(_number("GATEHOUSE_PORT", 8501)),
+        session_hours=_number("GATEHOUSE_SESSION_HOURS", 12),
+        lockout_threshold=int(_number("GATEHOUSE_LOCKOUT_THRESHOLD", 5)),
+        lockout_minutes=_number("GATEHOUSE_LOCKOUT_MINUTES", 15),
+        policy_file=Path(policy) if policy else None,
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings so the next read sees the current environment."""
+    get_settings.cache_clear()
