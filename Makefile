@@ -1,0 +1,61 @@
+# Gatehouse: `make run` to try it, `make test` to check it. Needs only python3 (3.11+) and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint fmt migrate demo bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/gatehouse init
+
+demo: migrate
+	$(BIN)/gatehouse demo
+
+run: demo
+	$(BIN)/gatehouse serve
+
+# Debian packages the tests drive: Chromium for browser tests, poppler-utils for PDF checks.
+system-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "The tests need the Debian packages:$$missing. Install them (sudo apt-get install$$missing) and run make test again." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check --output-format concise .
+	$(BIN)/ruff format --check .
+
+fmt: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: $(DEV_STAMP) system-deps lint
+	$(BIN)/python -m pytest
+
+bench: $(DEV_STAMP)
+	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The Streamlit shell: entrypoint, session state, navigation and shared UI pieces."""

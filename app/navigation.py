@@ -1,0 +1,30 @@
+"""The pages, their sections, and which roles see them."""
+
+from pathlib import Path
+
+# (file, title, icon, roles that see it; None = everyone signed in)
+NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
+    "Portfolio": [
+        ("dashboard.py", "Dashboard", ":material/dashboard:", None),
+        ("inventory.py", "Inventory", ":material/inventory_2:", None),
+        ("model.py", "Model", ":material/model_training:", None),
+    ],
+    "Work": [
+        (
+            "register.py",
+            "Register a model",
+            ":material/upload:",
+            ("developer", "model_owner", "admin"),
+        ),
+    ],
+    "Administration": [
+        ("admin.py", "Users", ":material/manage_accounts:", ("admin", "auditor")),
+    ],
+}
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+
+def page_path(file: str) -> str:
+    """The absolute path st.Page was given for a page file, for st.page_link and switch_page."""
+    return str(PAGES_DIR / file)

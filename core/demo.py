@@ -1,0 +1,174 @@
+"""The demo: one user per role, a synthetic credit data set and models, seeded once."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from core.config import get_settings
+from core.db import downgrade, migrate, session_scope
+from core.demo_data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
+from core.inventory import promote_version, register_version
+from core.tables import ModelEntry, User
+from core.users import add_user
+
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoResult", "seed_demo"]
+
+DEMO_PASSWORD = "gatehouse-demo"  # noqa: S105 (documented demo credential)
+# username, display name, role
+DEMO_USERS: tuple[tuple[str, str, str], ...] = (
+    ("ada", "Ada Admin", "admin"),
+    ("olivia", "Olivia Owner", "model_owner"),
+    ("devi", "Devi Developer", "developer"),
+    ("victor", "Victor Validator", "validator"),
+    ("rita", "Rita Risk", "risk_manager"),
+    ("sam", "Sam Subject-Expert", "sme"),
+    ("carla", "Carla Compliance", "compliance"),
+    ("milo", "Milo ML-Engineer", "ml_engineer"),
+    ("audrey", "Audrey Auditor", "auditor"),
+)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What seeding did: whether it was already there, and the logins."""
+
+    already_seeded: bool
+    users: list[dict[str, str]] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"already_seeded": self.already_seeded, "users": self.users, "models": self.models}
+
+    def describe(self) -> str:
+        head = "Demo content was already there." if self.already_seeded else "Demo content seeded."
+        logins = "\n".join(f"  {u['username']:<8} {u['role']:<13} {u['name']}" for u in self.users)
+        models = "\n".join(f"  {m['name']} ({m['stage']})" for m in self.models)
+        return f"{head}\nDemo logins (password for all: {DEMO_PASSWORD}):\n{logins}" + (
+            f"\nDemo models:\n{models}" if models else ""
+        )
+
+
+def _logins() -> list[dict[str, str]]:
+    return [{"username": u, "name": n, "role": r} for u, n, r in DEMO_USERS]
+
+
+# Each demo model: who owns, builds and validates it, its card, and the stages it went through.
+DEMO_MODELS: dict[str, dict[str, Any]] = {
+    "credit-gbm": {
+        "stages": ["qa", "preproduction", "production"],
+        "card": {
+            "business_unit": "Consumer lending",
+            "tags": ["credit", "consumer", "champion"],
+            "intended_use": "Rank consumer loan applications for approval by an underwriter.",
+            "out_of_scope_uses": "Business loans; mortgages; any fully automated decline.",
+            "restrictions": "A human underwriter reviews every decline.",
+            "users_and_consumers": "Underwriting team; loan origination system.",
+            "business_objective": "Cut default losses without lowering approvals of good applicants.",
+            "kpis": "Default rate of approved loans; approval rate; time to decision.",
+            "assumptions_limitations": "Trained on synthetic history with a known age bias (see the data set notes).",
+            "inputs": "income (float, application form); debt_ratio (float, bureau); age (int, application); employment (category, application); years_employed (float, application); region (category, address)",
+            "outputs": "Probability the applicant repays; underwriters see it as a score.",
+            "owner": "olivia",
+            "developer": "devi",
+            "validator": "victor",
+            "validity_horizon": "12 months",
+        },
+    },
+    "credit-logit": {
+        "stages": ["qa"],
+        "card": {
+            "business_unit": "Consumer lending",
+            "tags": ["credit", "challenger", "interpretable"],
+            "intended_use": "Interpretable challenger to the champion scorecard.",
+            "out_of_scope_uses": "Automated decisions.",
+            "owner": "olivia",
+            "developer": "devi",
+            "validator": "victor",
+            "validity_horizon": "12 months",
+        },
+    },
+    "credit-forest": {
+        "stages": [],
+        "card": {
+            "business_unit": "Collections",
+            "tags": ["credit", "experiment"],
+            "intended_use": "Prioritise collection calls (exploratory).",
+            "owner": "milo",
+            "developer": "devi",
+        },
+    },
+}
+
+
+def _register_demo_models(demo_dir: Path) -> list[dict[str, Any]]:
+    files = write_demo_files(demo_dir)
+    out: list[dict[str, Any]] = []
+    with session_scope() as session:
+        for name in files.model_names:
+            spec = DEMO_MODELS.get(name, {"stages": [], "card": {}})
+            card = {"purpose": files.purposes[name], **spec["card"]}
+            result = register_version(
+                session=session,
+                actor=None,
+                name=name,
+                artifact=files.model_paths[name],
+                eval_data=files.eval_csv,
+                train_data=files.train_csv,
+                target=TARGET,
+                sensitive=SENSITIVE,
+                card=card,
+                provenance=(
+                    "Synthetic credit applications generated by Gatehouse's demo (seed "
+                    f"{DEFAULT_SEED}); the label carries a deliberately injected bias: "
+                    f"{INJECTED_BIAS['mechanism']}"
+                ),
+            )
+            for stage in spec["stages"]:
+                promote_version(
+                    session=session,
+                    actor=None,
+                    version_id=result.version_id,
+                    stage=stage,
+                    reason="demo history",
+                )
+            out.append(
+                {
+                    "name": name,
+                    "version_id": result.version_id,
+                    "stage": (spec["stages"] or ["development"])[-1],
+                }
+            )
+    return out
+
+
+def seed_demo(*, reset: bool = False) -> DemoResult:
+    """Seed the demo once; with ``reset``, drop every table and the data folder's files first."""
+    settings = get_settings()
+    if reset:
+        downgrade(settings.database_url, "base")
+        for sub in ("artifacts", "datasets", "demo"):
+            shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
+        migrate(settings.database_url)
+    with session_scope() as session:
+        if session.exec(select(ModelEntry.id).where(ModelEntry.name == "credit-gbm")).first():
+            return DemoResult(already_seeded=True, users=_logins())
+        existing = set(session.exec(select(User.username)).all())
+        for username, name, role in DEMO_USERS:
+            if username in existing:
+                continue
+            add_user(
+                session=session,
+                actor=None,
+                username=username,
+                password=DEMO_PASSWORD,
+                roles=[role],
+                display_name=name,
+                email=f"{username}@demo.gatehouse.example",
+            )
+    models = _register_demo_models(settings.data_dir / "demo")
+    return DemoResult(already_seeded=False, users=_logins(), models=models)

@@ -1,0 +1,102 @@
+"""Users: add, change roles, deactivate or reactivate, unlock. Auditors see the list only."""
+
+import pandas as pd
+import streamlit as st
+
+from app import session as user_session
+from app.ui import attempt
+from core.auth import ROLES
+from core.users import (
+    add_user,
+    deactivate_user,
+    list_users,
+    reactivate_user,
+    set_roles,
+    unlock_user,
+)
+
+me = user_session.signed_in_user()
+st.title("Users")
+
+users = attempt(lambda s: list_users(session=s, actor=user_session.actor(s)))
+if users is None:
+    st.stop()
+
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "Username": u.username,
+                "Name": u.display_name,
+                "E-mail": u.email or "",
+                "Roles": ", ".join(u.roles),
+                "Active": u.is_active,
+                "Locked": u.locked,
+            }
+            for u in users
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+if not me.has("admin"):
+    st.info("Auditors see the user list; changes need the admin role.")
+    st.stop()
+
+st.subheader("Add a user")
+with st.form("add_user", clear_on_submit=False):
+    c1, c2 = st.columns(2)
+    username = c1.text_input("Username", key="new_username")
+    display_name = c2.text_input("Display name", key="new_display_name")
+    email = c1.text_input("E-mail (for single sign-on)", key="new_email")
+    password = c2.text_input("Initial password", type="password", key="new_password")
+    roles = st.multiselect("Roles", ROLES, key="new_roles")
+    if st.form_submit_button("Add user", type="primary"):
+        added = attempt(
+            lambda s: add_user(
+                session=s,
+                actor=user_session.actor(s),
+                username=username,
+                password=password,
+                roles=roles,
+                display_name=display_name or None,
+                email=email or None,
+            )
+        )
+        if added is not None:
+            st.toast(f"Added {username}.")
+            st.rerun()
+
+st.subheader("Change a user")
+names = [u.username for u in users]
+chosen = st.selectbox("User", names, key="edit_user")
+current = next(u for u in users if u.username == chosen)
+new_roles = st.multiselect("Roles", ROLES, default=list(current.roles), key=f"roles_{chosen}")
+c1, c2, c3 = st.columns(3)
+clicked = None
+if c1.button("Save roles", key="save_roles"):
+    clicked = "roles"
+if current.is_active and c2.button("Deactivate", key="deactivate"):
+    clicked = "deactivate"
+if not current.is_active and c2.button("Reactivate", key="reactivate"):
+    clicked = "reactivate"
+if current.locked and c3.button("Unlock", key="unlock"):
+    clicked = "unlock"
+
+
+def _apply(session, change):  # type: ignore[no-untyped-def]
+    actor = user_session.actor(session)
+    if change == "roles":
+        set_roles(session=session, actor=actor, username=chosen, roles=new_roles)
+    elif change == "deactivate":
+        deactivate_user(session=session, actor=actor, username=chosen)
+    elif change == "reactivate":
+        reactivate_user(session=session, actor=actor, username=chosen)
+    else:
+        unlock_user(session=session, actor=actor, username=chosen)
+    return True
+
+
+if clicked is not None and attempt(lambda s: _apply(s, clicked)):
+    st.rerun()

@@ -1,0 +1,84 @@
+"""The real server on a free loopback port, seeded with the demo, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of `gatehouse serve` on a fresh SQLite database with the demo seeded."""
+    data = tmp_path_factory.mktemp("server-data")
+    env = {**os.environ, "GATEHOUSE_DATA_DIR": str(data)}
+    env.pop("GATEHOUSE_DATABASE_URL", None)
+    gatehouse = [sys.executable, "-m", "core.cli"]
+    subprocess.run([*gatehouse, "demo"], env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = (data / "server.log").open("w")
+    proc = subprocess.Popen(
+        [*gatehouse, "serve", "--port", str(port), "--address", "127.0.0.1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/gatehouse/health", timeout=1) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("the server did not start:\n" + (data / "server.log").read_text())
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+        print("---- server log ----\n" + (data / "server.log").read_text())
+
+
+@pytest.fixture
+def browser_page(server: str) -> Iterator[object]:
+    """A fresh Chromium context and page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()

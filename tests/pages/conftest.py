@@ -1,0 +1,87 @@
+"""AppTest helpers: the real entrypoint on a fresh database with the demo users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from core.demo import DEMO_PASSWORD, DEMO_USERS
+from core.demo_data import SENSITIVE, TARGET, DemoFiles, write_demo_files
+from core.inventory import promote_version, register_version
+from core.users import add_user, get_user
+
+ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture
+def demo_users(session: Session) -> dict[str, str]:
+    """One user per role, as the demo has them; maps role to username."""
+    for username, name, role in DEMO_USERS:
+        add_user(
+            session=session,
+            actor=None,
+            username=username,
+            password=DEMO_PASSWORD,
+            roles=[role],
+            display_name=name,
+        )
+    session.commit()
+    return {role: username for username, _, role in DEMO_USERS}
+
+
+def sign_in(username: str, password: str = DEMO_PASSWORD) -> AppTest:
+    """A fresh app, signed in through the real sign-in form."""
+    at = AppTest.from_file(ENTRYPOINT, default_timeout=30)
+    at.run()
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click().run()
+    return at
+
+
+@pytest.fixture
+def signed_in(demo_users: dict[str, str]) -> Callable[[str], AppTest]:
+    """Sign in as the demo user holding a role: ``signed_in("admin")``."""
+    return lambda role: sign_in(demo_users[role])
+
+
+def texts(at: AppTest) -> str:
+    """All markdown, titles and captions on the page, for assertions on what a person reads."""
+    parts = (
+        [e.value for e in at.markdown] + [e.value for e in at.title] + [e.value for e in at.caption]
+    )
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="session")
+def demo_files(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
+    """The demo's data and models at a small size, written once per test run."""
+    return write_demo_files(tmp_path_factory.mktemp("demo-files"), n_rows=3000)
+
+
+@pytest.fixture
+def demo_models(
+    session: Session, demo_users: dict[str, str], demo_files: DemoFiles
+) -> dict[str, int]:
+    """The demo models registered through the real path; maps name to version id."""
+    developer = get_user(session=session, username=demo_users["developer"])
+    out = {}
+    for name in demo_files.model_names:
+        result = register_version(
+            session=session,
+            actor=developer,
+            name=name,
+            artifact=demo_files.model_paths[name],
+            eval_data=demo_files.eval_csv,
+            train_data=demo_files.train_csv,
+            target=TARGET,
+            sensitive=SENSITIVE,
+            card={"purpose": demo_files.purposes[name], "business_unit": "Lending"},
+        )
+        out[name] = result.version_id
+    promote_version(session=session, actor=None, version_id=out["credit-gbm"], stage="production")
+    return out
