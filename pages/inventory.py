@@ -1,0 +1,133 @@
+"""Inventory: every model, filtered, sorted and paged in the database, now or as of a date."""
+
+from datetime import UTC, date, datetime, time
+
+import pandas as pd
+import streamlit as st
+
+from app import session as user_session
+from app.ui import attempt
+from core.db import session_scope
+from core.inventory import InventoryFilter, export_inventory_csv, inventory_facets, query_inventory
+
+user = user_session.signed_in_user()
+st.title("Inventory")
+
+facets = attempt(lambda s: inventory_facets(session=s)) or {}
+with st.container(border=True):
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+    text = c1.text_input("Search name, purpose, tags", key="inv_text")
+    stages = c2.multiselect("Stage", facets.get("stages", []), key="inv_stages")
+    tiers = c3.multiselect("Risk tier", facets.get("tiers", []), key="inv_tiers")
+    units = c4.multiselect("Business unit", facets.get("business_units", []), key="inv_units")
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+    owners = c1.multiselect("Owner", facets.get("owners", []), key="inv_owners")
+    sort = c2.selectbox(
+        "Sort by",
+        ["name", "stage", "risk_tier", "business_unit", "next_review", "open_findings"],
+        key="inv_sort",
+    )
+    descending = c3.toggle("Descending", key="inv_desc")
+    overdue = c4.toggle("Overdue reviews only", key="inv_overdue")
+    as_of_day = st.date_input(
+        "As of (end of day, UTC); empty for now",
+        value=None,
+        max_value=date.today(),
+        key="inv_as_of",
+    )
+
+as_of = datetime.combine(as_of_day, time.max, tzinfo=UTC) if as_of_day else None
+filters = InventoryFilter(
+    text=text, tiers=tiers, stages=stages, owners=owners, business_units=units, overdue=overdue
+)
+page_size = 50
+# A new filter starts again at the first page.
+if st.session_state.get("inv_filters") != (filters, sort, descending, as_of):
+    st.session_state["inv_filters"] = (filters, sort, descending, as_of)
+    st.session_state["inv_page"] = 1
+page_number = int(st.session_state.get("inv_page", 1))
+result = attempt(
+    lambda s: query_inventory(
+        session=s,
+        actor=user_session.actor(s),
+        filters=filters,
+        sort=sort,
+        descending=descending,
+        page=page_number,
+        page_size=page_size,
+        as_of=as_of,
+    )
+)
+if result is None:
+    st.session_state["inv_page"] = 1
+    st.stop()
+
+if as_of is not None:
+    st.info(f"The inventory as it stood at the end of {as_of_day:%d %B %Y} (UTC).")
+st.caption(f"{result.total:,} models match · page {result.page} of {result.pages}")
+frame = pd.DataFrame(result.rows)
+if frame.empty:
+    st.write("No model matches these filters.")
+else:
+    frame["open"] = "model?model=" + frame["id"].astype(str)
+    st.dataframe(
+        frame[
+            [
+                "open",
+                "name",
+                "purpose",
+                "owner",
+                "business_unit",
+                "risk_tier",
+                "stage",
+                "version",
+                "next_review",
+                "open_findings",
+                "gate_status",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+            "name": "Model",
+            "purpose": st.column_config.TextColumn("Purpose", width="large"),
+            "owner": "Owner",
+            "business_unit": "Business unit",
+            "risk_tier": "Risk tier",
+            "stage": "Stage",
+            "version": st.column_config.NumberColumn("Version", format="v%d"),
+            "next_review": st.column_config.DateColumn("Next review"),
+            "open_findings": "Open findings",
+            "gate_status": "Gates",
+        },
+    )
+
+c1, c2, c3, c4 = st.columns([1, 1, 2, 2])
+if c1.button("Previous", disabled=result.page <= 1, key="inv_prev"):
+    st.session_state["inv_page"] = result.page - 1
+    st.rerun()
+if c2.button("Next", disabled=result.page >= result.pages, key="inv_next"):
+    st.session_state["inv_page"] = result.page + 1
+    st.rerun()
+
+stamp = (as_of or datetime.now(UTC)).strftime("%Y-%m-%d")
+
+
+def _export(excel: bool) -> bytes:
+    # Runs only when the button is clicked, so the page itself never reads every row.
+    with session_scope() as s:
+        return export_inventory_csv(
+            session=s, actor=user_session.actor(s), filters=filters, as_of=as_of, excel=excel
+        )
+
+
+for column, excel, label in ((c3, False, "Download CSV"), (c4, True, "Download for Excel")):
+    column.download_button(
+        label,
+        data=lambda excel=excel: _export(excel),
+        file_name=f"gatehouse-inventory-{stamp}{'-excel' if excel else ''}.csv",
+        mime="text/csv",
+        key=f"inv_download_{excel}",
+        on_click="ignore",
+    )

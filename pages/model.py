@@ -1,0 +1,184 @@
+"""One model: its card, versions, comparison of two versions, and everything that happened to it."""
+
+import pandas as pd
+import streamlit as st
+
+from app import session as user_session
+from app.ui import attempt
+from core.inventory import (
+    CARD_FIELDS,
+    card_history,
+    compare_versions,
+    current_card,
+    edit_card,
+    get_model,
+    list_versions,
+    model_activity,
+    model_choices,
+    stage_history,
+    version_summary,
+)
+
+user = user_session.signed_in_user()
+choices = attempt(lambda s: model_choices(session=s)) or []
+if not choices:
+    st.title("Model")
+    st.info("The inventory is empty; register a model first.")
+    st.stop()
+
+ids = {name: i for i, name in choices}
+wanted = st.query_params.get("model")
+names = [name for _, name in choices]
+default = next((k for k, (i, _) in enumerate(choices) if str(i) == wanted), 0)
+model_id = ids[st.selectbox("Model", names, index=default, key="model_pick")]
+st.query_params["model"] = str(model_id)
+
+
+def _load(s):  # type: ignore[no-untyped-def]
+    model = get_model(session=s, model_id=model_id)
+    versions = list_versions(session=s, model_id=model_id)
+    return {
+        "model": model,
+        "card": current_card(session=s, model_id=model_id),
+        "versions": [version_summary(session=s, version=v) for v in versions],
+        "card_history": card_history(session=s, model_id=model_id),
+        "stages": stage_history(session=s, model_id=model_id),
+        "activity": model_activity(session=s, model_id=model_id),
+    }
+
+
+data = attempt(_load)
+if data is None:
+    st.stop()
+model = data["model"]
+st.title(model.name)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Stage", model.current_stage)
+c2.metric("Risk tier", model.risk_tier or "not assessed")
+c3.metric("Versions", len(data["versions"]))
+c4.metric("Open findings", model.open_findings)
+
+card_tab, versions_tab, compare_tab, history_tab = st.tabs(
+    ["Model card", "Versions", "Compare versions", "History"]
+)
+
+
+def as_text(value: object) -> str:
+    """A card value as one line of text (lists joined)."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+with card_tab:
+    card = data["card"]
+    rows = [
+        {"Field": label, "Value": as_text(card.get(key)) or "—"}
+        for key, label in CARD_FIELDS.items()
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if user.has("model_owner", "developer", "admin"):
+        with st.expander("Edit the card"), st.form(f"card_{model_id}"):
+            edits = {
+                key: st.text_area(
+                    label,
+                    value=as_text(card.get(key)),
+                    key=f"card_{model_id}_{key}",
+                    height=68,
+                )
+                for key, label in CARD_FIELDS.items()
+            }
+            if st.form_submit_button("Save card", type="primary"):
+                changed = attempt(
+                    lambda s: edit_card(
+                        session=s,
+                        actor=user_session.actor(s),
+                        model_id=model_id,
+                        # Only what the person changed; untouched list fields stay lists.
+                        changes={k: v for k, v in edits.items() if v != as_text(card.get(k))},
+                    )
+                )
+                if changed is not None:
+                    st.toast(f"Saved {len(changed)} changed field(s).")
+                    st.rerun()
+
+with versions_tab:
+    versions = data["versions"]
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Version": f"v{v['version']}",
+                    "Stage": v["stage"],
+                    "Estimator": v["estimator_class"].rsplit(".", 1)[-1],
+                    "Registered": v["registered_at"],
+                    "By": v["registered_by"],
+                    "Artifact SHA-256": v["artifact_sha256"][:16],
+                    "Evaluation rows": v["eval_dataset"]["rows"],
+                }
+                for v in versions
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    pick = st.selectbox(
+        "Details of version",
+        [v["version"] for v in versions],
+        key="version_detail",
+        format_func=lambda n: f"v{n}",
+    )
+    chosen = next(v for v in versions if v["version"] == pick)
+    st.json(chosen, expanded=False)
+
+with compare_tab:
+    numbers = [v["version"] for v in versions]
+    if len(numbers) < 2:
+        st.info("Only one version so far; a comparison needs two.")
+    else:
+        c1, c2 = st.columns(2)
+        left = c1.selectbox("Left", numbers, index=1, key="cmp_left", format_func=lambda n: f"v{n}")
+        right = c2.selectbox(
+            "Right", numbers, index=0, key="cmp_right", format_func=lambda n: f"v{n}"
+        )
+        by_number = {v["version"]: v["version_id"] for v in versions}
+        rows = attempt(
+            lambda s: compare_versions(
+                session=s, left_id=by_number[left], right_id=by_number[right]
+            )
+        )
+        if rows:
+            frame = pd.DataFrame(rows)
+            only = st.toggle("Only differences", key="cmp_only")
+            if only:
+                frame = frame[frame["differs"]]
+            st.dataframe(frame, hide_index=True, width="stretch")
+
+with history_tab:
+    st.subheader("Stages")
+    st.dataframe(pd.DataFrame(data["stages"]), hide_index=True, width="stretch")
+    st.subheader("Card edits")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Revision": h["revision"],
+                    "When": h["edited_at"],
+                    "By": h["edited_by"],
+                    "Field": field,
+                    "Old": str(change["old"] or ""),
+                    "New": str(change["new"] or ""),
+                }
+                for h in data["card_history"]
+                for field, change in h["changes"].items()
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.subheader("Activity")
+    st.dataframe(
+        pd.DataFrame([{**a, "details": str(a["details"])} for a in data["activity"]]),
+        hide_index=True,
+        width="stretch",
+    )

@@ -1,0 +1,50 @@
+"""The Model page: card, versions, comparison, history; owners edit the card, SMEs only read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from core.inventory import card_history, current_card
+
+pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "model.py")
+
+
+def _open(at, name: str):  # type: ignore[no-untyped-def]
+    at.switch_page(PAGE).run()
+    picker = at.selectbox(key="model_pick")
+    picker.select_index(list(picker.options).index(name)).run()
+    return at
+
+
+def test_owner_edits_the_card_and_history_shows_it(
+    signed_in,
+    demo_models,
+    session: Session,  # type: ignore[no-untyped-def]
+) -> None:
+    at = _open(signed_in("model_owner"), "credit-gbm")
+    assert not at.exception
+    assert [t.value for t in at.title] == ["credit-gbm"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Stage"] == "production" and metrics["Versions"] == "1"
+    model_id = int(at.query_params["model"][0])
+    at.text_area(key=f"card_{model_id}_kpis").input("Default rate below 2%")
+    at.button(key=f"FormSubmitter:card_{model_id}-Save card").click().run()
+    assert not at.exception
+    assert current_card(session=session, model_id=model_id)["kpis"] == "Default rate below 2%"
+    edit = card_history(session=session, model_id=model_id)[0]
+    assert edit["edited_by"] == "olivia"
+    assert edit["changes"] == {"kpis": {"old": None, "new": "Default rate below 2%"}}
+
+
+def test_sme_reads_without_an_edit_form(signed_in, demo_models) -> None:  # type: ignore[no-untyped-def]
+    at = _open(signed_in("sme"), "credit-logit")
+    assert not at.exception
+    assert len(at.text_area) == 0
+    card = at.dataframe[0].value
+    assert "Logistic regression" in card.loc[card["Field"] == "Purpose", "Value"].item()
+    assert "Only one version so far" in at.info[0].value
