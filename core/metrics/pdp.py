@@ -1,0 +1,193 @@
+"""Partial dependence and ICE curves, with the training range marked for the UI.
+
+A thin, checked wrapper around :func:`sklearn.inspection.partial_dependence` with
+``kind="both"``: the average curve over a seeded sample of evaluation rows, and individual
+(ICE) curves for a few of them. Each result records the feature's operating range in the
+training data (min/max and 5th/95th percentiles, or the categories seen) and which grid
+points fall outside it, where the curve shows what the model extrapolates, not what it
+learned. Curves show association with the model's output, not causation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import is_classifier
+from sklearn.inspection import partial_dependence
+
+from core.metrics.explain import (
+    PROBABILITY,
+    RAW,
+    ExplainInputError,
+    OperatingRange,
+    _cell,
+    _check_parameters,
+    _is_int,
+    _is_numeric,
+    _plain,
+    _prepare,
+    _rng,
+    _ToDict,
+    operating_range,
+)
+
+__all__ = ["PartialDependenceResult", "partial_dependence_curves"]
+
+UNKNOWN_FEATURES = (
+    "Features asked for partial dependence are not input columns of the model: {unknown}; "
+    "choose from {known}."
+)
+NO_FEATURES = "No features were given for partial dependence; pass at least one column name."
+CURVE_FAILED = (
+    "Partial dependence for feature {feature!r} failed; scikit-learn said: {error}. "
+    "Check that the column has the type the model was trained on."
+)
+
+_SAMPLE, _ICE = 10, 11  # seed streams, distinct from those of explain.py
+
+
+@dataclass(frozen=True)
+class PartialDependenceResult(_ToDict):
+    """Average (PD) and individual (ICE) curves of one feature over a grid of its values.
+
+    ``individual[i]`` is the curve of the row ``ice_row_index[i]``; ``grid_inside_range[k]``
+    is False where grid point ``k`` lies outside ``operating_range``.
+    """
+
+    feature: str
+    kind: str
+    grid: tuple[float | str | None, ...]
+    average: tuple[float, ...]
+    individual: tuple[tuple[float, ...], ...]
+    ice_row_index: tuple[Any, ...]
+    output_space: str
+    output_label: str
+    positive_class: Any
+    n_rows: int
+    seed: int
+    operating_range: OperatingRange
+    grid_inside_range: tuple[bool, ...]
+
+
+def _response(model: Any) -> tuple[str, str, str, Any]:
+    """scikit-learn response method, output space, chart label and positive class."""
+    if not is_classifier(model):
+        return "predict", RAW, "model output (model.predict)", None
+    positive = _plain(model.classes_[-1])
+    if hasattr(model, "predict_proba"):
+        label = f"probability of class {positive!r} (model.predict_proba)"
+        return "predict_proba", PROBABILITY, label, positive
+    label = f"decision score for class {positive!r} (model.decision_function)"
+    return "decision_function", RAW, label, positive
+
+
+def partial_dependence_curves(
+    *,
+    model: Any,
+    X: pd.DataFrame,
+    features: Sequence[str],
+    X_train: pd.DataFrame | None = None,
+    grid_resolution: int = 20,
+    ice_rows: int = 50,
+    max_rows: int = 1000,
+    seed: int = 0,
+) -> list[PartialDependenceResult]:
+    """Partial dependence and ICE curves for ``features`` (typically the top SHAP features).
+
+    Parameters
+    ----------
+    X
+        Evaluation rows; at most ``max_rows`` of them (a seeded sample) are averaged over.
+    X_train
+        Training data, whose range marks the model's operating boundaries. Without it the
+        range of X is recorded, and ``operating_range.source`` says so.
+    grid_resolution
+        Grid points per numeric feature, between its 5th and 95th percentiles in X (the
+        scikit-learn default); categorical features use every category of X.
+    ice_rows
+        Individual curves kept, for rows drawn with ``seed`` from the averaged sample.
+
+    Returns
+    -------
+    list[PartialDependenceResult]
+        One per feature, in the order given; values in ``output_space`` (the positive-class
+        probability for classifiers with ``predict_proba``, else the raw output).
+    """
+    problems = _check_parameters(
+        [
+            ("grid_resolution", grid_resolution, _is_int(grid_resolution, 2), "an integer >= 2"),
+            ("ice_rows", ice_rows, _is_int(ice_rows, 0), "an integer >= 0"),
+            ("max_rows", max_rows, _is_int(max_rows, 1), "an integer >= 1"),
+            ("seed", seed, _is_int(seed, 0), "an integer >= 0"),
+        ]
+    )
+    features = [str(f) for f in ([features] if isinstance(features, str) else features)]
+    if not features:
+        problems.append(NO_FEATURES)
+    if isinstance(X, pd.DataFrame):
+        known = [str(c) for c in getattr(model, "feature_names_in_", X.columns)]
+        if unknown := [f for f in features if f not in known]:
+            problems.append(UNKNOWN_FEATURES.format(unknown=unknown, known=known))
+    X, X_train, _ = _prepare(
+        model=model,
+        X=X,
+        X_name="the evaluation data X",
+        other=X_train,
+        other_name="the training data X_train",
+        problems=problems,
+    )
+    sample = X
+    if len(X) > max_rows:
+        positions = _rng(seed, _SAMPLE).choice(len(X), size=max_rows, replace=False)
+        sample = X.iloc[np.sort(positions)]
+    ice = np.sort(
+        _rng(seed, _ICE).choice(len(sample), size=min(ice_rows, len(sample)), replace=False)
+    )
+    reference = X if X_train is None else X_train
+    source = "evaluation data" if X_train is None else "training data"
+    method, space, label, positive = _response(model)
+
+    results, problems = [], []
+    for feature in features:
+        categorical = not _is_numeric(sample[feature])
+        try:
+            curves = partial_dependence(
+                model,
+                sample,
+                [feature],
+                categorical_features=[feature] if categorical else None,
+                response_method=method,
+                grid_resolution=grid_resolution,
+                kind="both",
+            )
+        except Exception as err:  # scikit-learn's own words go to the user
+            problems.append(CURVE_FAILED.format(feature=feature, error=" ".join(str(err).split())))
+            continue
+        grid = tuple(_cell(v) for v in curves["grid_values"][0])
+        limits = operating_range(column=reference[feature], source=source)
+        results.append(
+            PartialDependenceResult(
+                feature=feature,
+                kind="categorical" if categorical else "numeric",
+                grid=grid,
+                average=tuple(float(v) for v in curves["average"][0]),
+                individual=tuple(
+                    tuple(float(v) for v in curve) for curve in curves["individual"][0][ice]
+                ),
+                ice_row_index=tuple(_plain(list(sample.index[ice]))),
+                output_space=space,
+                output_label=label,
+                positive_class=positive,
+                n_rows=len(sample),
+                seed=seed,
+                operating_range=limits,
+                grid_inside_range=tuple(limits.contains(v) for v in grid),
+            )
+        )
+    if problems:
+        raise ExplainInputError(problems)
+    return results
