@@ -329,6 +329,11 @@ def _snapshot(session: Session, model: ModelEntry) -> None:
     model.updated_at = utcnow()
     session.add(model)
     session.flush()
+    session.execute(
+        sa.update(ModelSnapshot)
+        .where(col(ModelSnapshot.model_id) == model.id, col(ModelSnapshot.valid_to).is_(None))
+        .values(valid_to=model.updated_at)
+    )
     session.add(
         ModelSnapshot(
             model_id=model.id,  # type: ignore[arg-type]
@@ -520,6 +525,7 @@ def register_version(
         features_json=json.dumps(features),
         sensitive_json=json.dumps(list(sensitive)),
         environment_json=json.dumps(_environment(), sort_keys=True),
+        trusted_json=json.dumps(sorted(trusted)),
         train_dataset_id=train_row.id if train_row else None,
         eval_dataset_id=eval_row.id,  # type: ignore[arg-type]
         parent_version_id=model.current_version_id,
@@ -797,19 +803,18 @@ def promote_version(
 
 
 def _source(as_of: datetime | None) -> Any:
-    """The model table now, or the newest snapshot per model at ``as_of``, as one selectable."""
+    """The model table now, or each model's snapshot valid at ``as_of``, as one selectable."""
     if as_of is None:
         return ModelEntry.__table__  # type: ignore[attr-defined]
-    last = (
-        select(func.max(ModelSnapshot.id).label("id"))
-        .where(ModelSnapshot.valid_from <= as_of)
-        .group_by(ModelSnapshot.model_id)
-        .subquery()
-    )
     snap = ModelSnapshot.__table__  # type: ignore[attr-defined]
     return (
-        sa.select(*[c for c in snap.c if c.name != "id"], snap.c.model_id.label("id"))
-        .join(last, snap.c.id == last.c.id)
+        sa.select(
+            *[c for c in snap.c if c.name not in ("id", "valid_to")], snap.c.model_id.label("id")
+        )
+        .where(
+            snap.c.valid_from <= as_of,
+            sa.or_(snap.c.valid_to.is_(None), snap.c.valid_to > as_of),
+        )
         .subquery("inventory")
     )
 

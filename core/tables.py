@@ -10,9 +10,13 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "EVIDENCE_KINDS",
+    "JOB_STATES",
     "STAGES",
     "AuditEvent",
     "Dataset",
+    "Evidence",
+    "Job",
     "ModelCardRevision",
     "ModelEntry",
     "ModelSnapshot",
@@ -193,7 +197,7 @@ class ModelEntry(SQLModel, table=True):
 
 class ModelSnapshot(SQLModel, table=True):
     """Append-only copy of a model's inventory columns after every change: the inventory "as of"
-    a date is, per model, the newest snapshot at or before it."""
+    a date is, per model, the snapshot valid at it: ``valid_from <= t < valid_to``."""
 
     __tablename__ = "model_snapshot"
     __table_args__ = (sa.Index("ix_model_snapshot_model_from", "model_id", "valid_from"),)
@@ -201,6 +205,9 @@ class ModelSnapshot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="model.id")
     valid_from: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # Set once, when the next snapshot of the model supersedes this one; "as of t" is then a
+    # plain range test instead of a newest-per-model search.
+    valid_to: datetime | None = _when(nullable=True, index=True)
     name: str = Field(max_length=120)
     purpose: str = Field(default="", sa_type=sa.Text)
     business_unit: str = Field(default="", max_length=120)
@@ -252,6 +259,8 @@ class ModelVersion(SQLModel, table=True):
     features_json: str = Field(sa_type=sa.Text)
     sensitive_json: str = Field(default="[]", sa_type=sa.Text)
     environment_json: str = Field(sa_type=sa.Text)
+    # Extra skops types the registrant reviewed and trusted: needed to load the artifact again.
+    trusted_json: str = Field(default="[]", sa_type=sa.Text)
     train_dataset_id: int | None = Field(default=None, foreign_key="dataset.id")
     eval_dataset_id: int = Field(foreign_key="dataset.id")
     parent_version_id: int | None = Field(default=None, foreign_key="model_version.id")
@@ -277,3 +286,68 @@ class StageChange(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     changed_by: int | None = Field(default=None, foreign_key="user.id")
     reason: str = Field(default="", sa_type=sa.Text)
+
+
+# --- Evidence and background jobs ------------------------------------------------------------
+
+EVIDENCE_KINDS = ("performance", "fairness", "explanation")
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class Evidence(SQLModel, table=True):
+    """Computed evidence about a model version: immutable, content-addressed, reproducible.
+
+    ``sha256`` is the SHA-256 of the canonical JSON of kind, version, inputs (the artifact's and
+    datasets' content hashes), configuration (seed included), environment and results, so the
+    same computation in the same environment always names the same row, and a sign-off that
+    cites the hash cites these exact numbers. Rows are never updated or deleted (the database
+    refuses it).
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (sa.Index("ix_evidence_version_kind", "version_id", "kind", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="model_version.id")
+    kind: str = Field(max_length=32)
+    sha256: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    status: str | None = Field(default=None, max_length=24)
+    inputs_json: str = Field(sa_type=sa.Text)
+    config_json: str = Field(sa_type=sa.Text)
+    environment_json: str = Field(sa_type=sa.Text)
+    results_json: str = Field(sa_type=sa.Text)
+    computed_by: int | None = Field(default=None, foreign_key="user.id")
+    computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    seconds: float = Field(default=0.0)
+
+
+class Job(SQLModel, table=True):
+    """A piece of long work (e.g. SHAP) queued for any app process or `gatehouse worker`.
+
+    Workers claim the oldest queued job under a row lock (``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL, the write lock on SQLite), report progress, and finish with the evidence they
+    stored or the error they met. A running job whose heartbeat stops is re-queued.
+    """
+
+    __tablename__ = "job"
+    __table_args__ = (
+        sa.Index("ix_job_state_id", "state", "id"),
+        sa.Index("ix_job_version_kind", "version_id", "kind", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    version_id: int | None = Field(default=None, foreign_key="model_version.id")
+    params_json: str = Field(default="{}", sa_type=sa.Text)
+    state: str = Field(default="queued", max_length=16)
+    progress: float = Field(default=0.0)
+    message: str = Field(default="", sa_type=sa.Text)
+    requested_by: int | None = Field(default=None, foreign_key="user.id")
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = _when(nullable=True)
+    heartbeat_at: datetime | None = _when(nullable=True)
+    finished_at: datetime | None = _when(nullable=True)
+    worker: str = Field(default="", max_length=200)
+    attempts: int = Field(default=0)
+    error: str = Field(default="", sa_type=sa.Text)
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")

@@ -131,8 +131,11 @@ def generate(url: str, *, models: int, versions_per_model: int, events: int) -> 
                 last_stage = stage
                 if stage == "production":
                     prod = version_id
+                if snap_rows and snap_rows[-1]["model_id"] == m:
+                    snap_rows[-1]["valid_to"] = when + timedelta(days=3)
                 snap_rows.append({
-                    "model_id": m, "valid_from": when + timedelta(days=3), "name": name,
+                    "model_id": m, "valid_from": when + timedelta(days=3), "valid_to": None,
+                    "name": name,
                     "purpose": purpose, "business_unit": unit, "tags": "", "owner_id": owner,
                     "risk_tier": tier, "current_version_id": version_id, "current_stage": stage,
                     "production_version_id": prod, "open_findings": 0, "gate_status": "not started",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.audit import verify_chain
@@ -169,8 +170,21 @@ def test_every_account_change_is_in_an_intact_chain(session: Session) -> None:
     check = verify_chain(session=session)
     assert check.intact and check.events == 3
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "roles_changed")).one()
-    event.details = event.details.replace("sme", "admin")
-    session.add(event)
+    forged = event.details.replace("sme", "admin")
+    update = sa.update(AuditEvent).where(AuditEvent.id == event.id).values(details=forged)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        session.execute(update)
+    session.rollback()
+    # Someone with the database owner's rights can switch the guard off; the chain still tells.
+    _drop_append_only_guard(session, "audit_event")
+    session.execute(update)
     session.commit()
     broken = verify_chain(session=session)
     assert not broken.intact and broken.first_bad_id == event.id
+
+
+def _drop_append_only_guard(session: Session, table: str) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.text(f"DROP TRIGGER {table}_no_update"))
+    else:
+        session.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
