@@ -413,6 +413,107 @@ def model_export(excel: bool, as_of: str | None, output: Path | None, acting: st
         output.write_bytes(data)
 
 
+@main.command()
+@click.argument("version_id", type=int)
+@click.option(
+    "--sensitive", multiple=True, help="Sensitive column (repeatable; default: as registered)."
+)
+@click.option("--segment", "segments", multiple=True, help="Column to break performance down by.")
+@click.option(
+    "--reference", "references", multiple=True, help="Fairness reference group, COLUMN=GROUP."
+)
+@click.option("--threshold", type=float, default=0.5, show_default=True, help="Decision threshold.")
+@click.option(
+    "--bootstrap", "n_boot", type=click.IntRange(0, 100_000), default=1000, show_default=True
+)
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--user", "acting", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def evaluate(
+    version_id: int,
+    sensitive: tuple[str, ...],
+    segments: tuple[str, ...],
+    references: tuple[str, ...],
+    threshold: float,
+    n_boot: int,
+    seed: int,
+    acting: str | None,
+    as_json: bool,
+) -> None:
+    """Compute and store performance and fairness evidence for a model version."""
+    from core.evidence import evaluate_version
+
+    check_schema()
+    with session_scope() as session:
+        result = evaluate_version(
+            session=session,
+            actor=required_actor(session, acting),
+            version_id=version_id,
+            sensitive=sensitive or None,
+            segments=segments,
+            references=references,
+            threshold=threshold,
+            n_boot=n_boot,
+            seed=seed,
+        )
+    emit(result.to_dict(), as_json, _evaluation_text)
+
+
+def _evaluation_text(data: dict[str, Any]) -> str:
+    lines = []
+    for kind in ("performance", "fairness"):
+        part = data[kind]
+        if part is None:
+            continue
+        again = " (identical to stored evidence)" if part["reproduced"] else ""
+        lines.append(
+            f"{kind.capitalize()} evidence {part['evidence_id']} ({part['sha256'][:12]}){again}: "
+            f"{part['status'] or 'no checks'}"
+        )
+        lines += [f"  [{c['status']}] {c['sentence']}" for c in part["checks"]]
+    lines += data["notes"]
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between queue checks.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def worker(once: bool, poll: float, as_json: bool) -> None:
+    """Run background jobs (explanations) from the shared queue; start as many as you like."""
+    from core.jobs import job_summary, work
+
+    check_schema()
+    if not once:
+        click.echo(
+            f"Gatehouse worker waiting for jobs (checks every {poll:g} s); Ctrl+C stops.", err=True
+        )
+    try:
+        jobs = work(once=once, poll=poll)
+    except KeyboardInterrupt:
+        jobs = []
+    emit(
+        [job_summary(j) for j in jobs],
+        as_json,
+        lambda rows: (
+            "\n".join(
+                f"Job {r['job_id']} ({r['kind']}, version {r['version_id']}): {r['state']}"
+                + (f" - {r['error']}" if r["error"] else "")
+                for r in rows
+            )
+            or "No jobs were waiting."
+        ),
+    )
+
+
 def parse_when(text: str) -> datetime:
     """An ISO date (end of that day, UTC) or time; naive times are UTC."""
     try:

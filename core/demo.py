@@ -12,6 +12,7 @@ from sqlmodel import select
 from core.config import get_settings
 from core.db import downgrade, migrate, session_scope
 from core.demo_data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
+from core.evidence import evaluate_version
 from core.inventory import promote_version, register_version
 from core.tables import ModelEntry, User
 from core.users import add_user
@@ -136,6 +137,9 @@ def _register_demo_models(demo_dir: Path) -> list[dict[str, Any]]:
                     stage=stage,
                     reason="demo history",
                 )
+            evaluate_version(
+                session=session, actor=None, version_id=result.version_id, segments=["region"]
+            )
             out.append(
                 {
                     "name": name,

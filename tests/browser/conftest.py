@@ -35,7 +35,7 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of `gatehouse serve` on a fresh SQLite database with the demo seeded."""
     data = tmp_path_factory.mktemp("server-data")
-    env = {**os.environ, "GATEHOUSE_DATA_DIR": str(data)}
+    env = {**os.environ, "GATEHOUSE_DATA_DIR": str(data), "GATEHOUSE_APP_WORKER": "1"}
     env.pop("GATEHOUSE_DATABASE_URL", None)
     gatehouse = [sys.executable, "-m", "core.cli"]
     subprocess.run([*gatehouse, "demo"], env=env, check=True, capture_output=True)

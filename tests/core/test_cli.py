@@ -105,3 +105,35 @@ def test_missing_artifact_path_is_refused(run, demo_files: DemoFiles, tmp_path: 
     result = run("model", "register", "--name", "x1", "--artifact", str(tmp_path / "nope.skops"),
                  "--eval", str(demo_files.eval_csv), "--target", TARGET)  # fmt: skip
     assert result.exit_code == 1 and "nope.skops" in result.stderr
+
+
+def test_evaluate_stores_evidence_and_prints_each_check(run, demo_files: DemoFiles) -> None:  # type: ignore[no-untyped-def]
+    version_id = json.loads(_register(run, demo_files).stdout)["version_id"]
+    result = run("evaluate", str(version_id), "--segment", "region", "--bootstrap", "100", "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["performance"]["status"] == "pass" and out["fairness"]["status"] == "fail"
+    failed = {c["feature"] for c in out["fairness"]["checks"] if c["status"] == "fail"}
+    assert "age_band" in failed and "sex" not in failed
+    again = json.loads(
+        run(
+            "evaluate", str(version_id), "--segment", "region", "--bootstrap", "100", "--json"
+        ).stdout
+    )
+    assert (
+        again["fairness"]["sha256"] == out["fairness"]["sha256"] and again["fairness"]["reproduced"]
+    )
+    text = run("evaluate", str(version_id), "--bootstrap", "0").stdout
+    assert "[fail] Selection-rate ratio (four-fifths rule) for age_band" in text
+
+
+def test_evaluate_refusals_are_one_sentence_on_stderr(run, demo_files: DemoFiles) -> None:  # type: ignore[no-untyped-def]
+    version_id = json.loads(_register(run, demo_files).stdout)["version_id"]
+    missing = run("evaluate", "999", "--json")
+    assert missing.exit_code == 1 and missing.stdout == ""
+    assert missing.stderr.strip().startswith("error: No model version with id 999")
+    assert len(missing.stderr.strip().splitlines()) == 1
+    refused = run("evaluate", str(version_id), user="sam")
+    assert refused.exit_code == 1 and "may not compute evidence" in refused.stderr
+    bad = run("evaluate", str(version_id), "--sensitive", "nationality")
+    assert bad.exit_code == 1 and "nationality" in bad.stderr and "Traceback" not in bad.stderr

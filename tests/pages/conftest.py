@@ -10,7 +10,7 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from core.demo import DEMO_PASSWORD, DEMO_USERS
-from core.demo_data import SENSITIVE, TARGET, DemoFiles, write_demo_files
+from core.demo_data import SENSITIVE, TARGET, DemoFiles
 from core.inventory import promote_version, register_version
 from core.users import add_user, get_user
 
@@ -55,12 +55,6 @@ def texts(at: AppTest) -> str:
         [e.value for e in at.markdown] + [e.value for e in at.title] + [e.value for e in at.caption]
     )
     return "\n".join(str(p) for p in parts)
-
-
-@pytest.fixture(scope="session")
-def demo_files(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
-    """The demo's data and models at a small size, written once per test run."""
-    return write_demo_files(tmp_path_factory.mktemp("demo-files"), n_rows=3000)
 
 
 @pytest.fixture

@@ -1,0 +1,125 @@
+"""The job queue: submission, exclusive claims across threads, dead workers, recorded failures."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from core.demo_data import SENSITIVE, TARGET, DemoFiles
+from core.errors import GatehouseError, PermissionDenied
+from core.inventory import register_version
+from core.jobs import MAX_ATTEMPTS, _claim, requeue_stale_jobs, submit_job
+from core.tables import AuditEvent, Job, utcnow
+from core.users import add_user, get_user
+
+
+@pytest.fixture
+def version_id(session: Session, demo_files: DemoFiles) -> int:
+    add_user(session=session, actor=None, username="sue", password="x" * 12, roles=["sme"])
+    add_user(session=session, actor=None, username="vic", password="x" * 12, roles=["validator"])
+    return register_version(
+        session=session,
+        actor=None,
+        name="credit-logit",
+        artifact=demo_files.model_paths["credit-logit"],
+        eval_data=demo_files.eval_csv,
+        target=TARGET,
+        sensitive=SENSITIVE,
+    ).version_id
+
+
+def test_submitting_twice_gives_the_waiting_job(session: Session, version_id: int) -> None:
+    vic = get_user(session=session, username="vic")
+    first = submit_job(
+        session=session, actor=vic, kind="explanation", version_id=version_id, params={"rows": 50}
+    )
+    session.commit()
+    again = submit_job(
+        session=session, actor=vic, kind="explanation", version_id=version_id, params={"rows": 50}
+    )
+    other = submit_job(
+        session=session, actor=vic, kind="explanation", version_id=version_id, params={"rows": 80}
+    )
+    session.commit()
+    assert again.id == first.id and other.id != first.id
+    assert (first.state, first.requested_by) == ("queued", vic.id)
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "job_submitted")).all()
+    assert len(events) == 2 and events[0].actor == "vic"
+
+
+def test_only_people_who_compute_evidence_queue_work(session: Session, version_id: int) -> None:
+    with pytest.raises(PermissionDenied, match="start explanation jobs"):
+        submit_job(
+            session=session,
+            actor=get_user(session=session, username="sue"),
+            kind="explanation",
+            version_id=version_id,
+        )
+    with pytest.raises(GatehouseError, match="job kind 'mining' is unknown"):
+        submit_job(session=session, actor=None, kind="mining", version_id=version_id)
+
+
+def test_concurrent_workers_never_take_the_same_job(session: Session, version_id: int) -> None:
+    ids = []
+    for rows in range(12):
+        job = submit_job(
+            session=session,
+            actor=None,
+            kind="explanation",
+            version_id=version_id,
+            params={"rows": rows},
+        )
+        ids.append(job.id)
+    session.commit()
+    claimed: list[int] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        try:
+            while (ctx := _claim(None, name)) is not None:
+                with lock:
+                    claimed.append(ctx.job_id)
+        except BaseException as err:  # surfaced below: a thread's failure must fail the test
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(claimed) == sorted(ids)  # every job once, none twice
+    session.expire_all()
+    states = session.exec(select(Job.state, Job.attempts, Job.worker)).all()
+    assert {(state, attempts) for state, attempts, _ in states} == {("running", 1)}
+
+
+def test_a_silent_worker_loses_its_job_then_the_job_fails(
+    session: Session, version_id: int
+) -> None:
+    job = submit_job(session=session, actor=None, kind="explanation", version_id=version_id)
+    session.commit()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        ctx = _claim(job.id, "dying-worker")
+        assert ctx is not None and ctx.job_id == job.id
+        assert requeue_stale_jobs(session=session) == 0  # still beating
+        session.commit()
+        session.execute(
+            sa.update(Job)
+            .where(Job.id == job.id)
+            .values(heartbeat_at=utcnow() - timedelta(minutes=10))
+        )
+        session.commit()
+        assert requeue_stale_jobs(session=session) == 1
+        session.commit()
+        session.refresh(job)
+        session.commit()  # end the read: on SQLite an open transaction holds the write lock
+        assert job.attempts == attempt
+        assert job.state == ("queued" if attempt < MAX_ATTEMPTS else "failed")
+    assert "stopped responding" in job.error
+    assert _claim(job.id, "another") is None
