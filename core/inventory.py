@@ -28,6 +28,7 @@ from core.datasets import LoadedData, read_data
 from core.errors import GatehouseError, InputProblems, NotFound
 from core.storage import sha256_file, store_file
 from core.tables import (
+    OPEN_END,
     STAGES,
     Dataset,
     ModelCardRevision,
@@ -331,7 +332,7 @@ def _snapshot(session: Session, model: ModelEntry) -> None:
     session.flush()
     session.execute(
         sa.update(ModelSnapshot)
-        .where(col(ModelSnapshot.model_id) == model.id, col(ModelSnapshot.valid_to).is_(None))
+        .where(col(ModelSnapshot.model_id) == model.id, col(ModelSnapshot.valid_to) == OPEN_END)
         .values(valid_to=model.updated_at)
     )
     session.add(
@@ -811,10 +812,7 @@ def _source(as_of: datetime | None) -> Any:
         sa.select(
             *[c for c in snap.c if c.name not in ("id", "valid_to")], snap.c.model_id.label("id")
         )
-        .where(
-            snap.c.valid_from <= as_of,
-            sa.or_(snap.c.valid_to.is_(None), snap.c.valid_to > as_of),
-        )
+        .where(snap.c.valid_to > as_of, snap.c.valid_from <= as_of)
         .subquery("inventory")
     )
 
@@ -1077,6 +1075,7 @@ def compare_versions(*, session: Session, left_id: int, right_id: int) -> list[d
             )
         for pkg, ver in sorted(summary["environment"].items()):
             out[f"environment: {pkg}"] = ver
+        out.update(_headline_metrics(session, summary["version_id"]))
         return {k: "" if v is None else str(v) for k, v in out.items()}
 
     a, b = flat(left), flat(right)
@@ -1085,3 +1084,17 @@ def compare_versions(*, session: Session, left_id: int, right_id: int) -> list[d
         {"field": k, "left": a.get(k, "—"), "right": b.get(k, "—"), "differs": a.get(k) != b.get(k)}
         for k in keys
     ]
+
+
+def _headline_metrics(session: Session, version_id: int) -> dict[str, str]:
+    """The latest stored performance figures of a version, for comparisons (none if not computed)."""
+    from core.evidence import latest_evidence  # evidence builds on the inventory, not the reverse
+
+    evidence = latest_evidence(session=session, version_id=version_id, kind="performance")
+    if evidence is None:
+        return {"metrics": "not computed"}
+    out = {"metrics: evidence": evidence.sha256[:16]}
+    for name, estimate in evidence.results["overall"]["metrics"].items():
+        value = estimate.get("value")
+        out[f"metric: {name}"] = "undefined" if value is None else f"{value:.4f}"
+    return out

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 __all__ = [
     "EVIDENCE_KINDS",
     "JOB_STATES",
+    "OPEN_END",
     "STAGES",
     "AuditEvent",
     "Dataset",
@@ -37,6 +38,10 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: The end of a validity interval that has not ended yet (NULL would defeat a range index).
+OPEN_END = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def utcnow() -> datetime:
@@ -200,14 +205,17 @@ class ModelSnapshot(SQLModel, table=True):
     a date is, per model, the snapshot valid at it: ``valid_from <= t < valid_to``."""
 
     __tablename__ = "model_snapshot"
-    __table_args__ = (sa.Index("ix_model_snapshot_model_from", "model_id", "valid_from"),)
+    __table_args__ = (
+        sa.Index("ix_model_snapshot_model_from", "model_id", "valid_from"),
+        sa.Index("ix_model_snapshot_valid_to_from", "valid_to", "valid_from"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="model.id")
     valid_from: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    # Set once, when the next snapshot of the model supersedes this one; "as of t" is then a
-    # plain range test instead of a newest-per-model search.
-    valid_to: datetime | None = _when(nullable=True, index=True)
+    # OPEN_END until the next snapshot of the model supersedes this one; "as of t" is then one
+    # range scan of the (valid_to, valid_from) index instead of a newest-per-model search.
+    valid_to: datetime = Field(default=OPEN_END, sa_type=UTCDateTime)
     name: str = Field(max_length=120)
     purpose: str = Field(default="", sa_type=sa.Text)
     business_unit: str = Field(default="", max_length=120)

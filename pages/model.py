@@ -4,7 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
+from app.navigation import PAGES_DIR, page_path
 from app.ui import attempt
+from core.evidence import evidence_for_version
 from core.inventory import (
     CARD_FIELDS,
     card_history,
@@ -41,6 +43,11 @@ def _load(s):  # type: ignore[no-untyped-def]
         "model": model,
         "card": current_card(session=s, model_id=model_id),
         "versions": [version_summary(session=s, version=v) for v in versions],
+        "evidence": [
+            {"version": v.version, "version_id": v.id, **row}
+            for v in versions
+            for row in evidence_for_version(session=s, version_id=v.id)  # type: ignore[arg-type]
+        ],
         "card_history": card_history(session=s, model_id=model_id),
         "stages": stage_history(session=s, model_id=model_id),
         "activity": model_activity(session=s, model_id=model_id),
@@ -58,8 +65,8 @@ c2.metric("Risk tier", model.risk_tier or "not assessed")
 c3.metric("Versions", len(data["versions"]))
 c4.metric("Open findings", model.open_findings)
 
-card_tab, versions_tab, compare_tab, history_tab = st.tabs(
-    ["Model card", "Versions", "Compare versions", "History"]
+card_tab, versions_tab, evidence_tab, compare_tab, history_tab = st.tabs(
+    ["Model card", "Versions", "Evidence", "Compare versions", "History"]
 )
 
 
@@ -130,6 +137,51 @@ with versions_tab:
     )
     chosen = next(v for v in versions if v["version"] == pick)
     st.json(chosen, expanded=False)
+
+with evidence_tab:
+    evidence = data["evidence"]
+    if not evidence:
+        st.info(
+            "No evidence computed yet; compute it on the Performance, Fairness or Explanations page."
+        )
+    else:
+        st.caption(
+            "Every row is immutable and named by the SHA-256 of its inputs, settings and results."
+        )
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Version": f"v{e['version']}",
+                        "Kind": e["kind"],
+                        "Status": e["status"] or "—",
+                        "Computed": e["computed_at"],
+                        "SHA-256": e["sha256"][:16],
+                        "Evidence id": e["evidence_id"],
+                    }
+                    for e in evidence
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    latest_version = versions[0]["version_id"] if versions else None
+    links = st.columns(3)
+    for column, (file, label) in zip(
+        links,
+        (
+            ("performance.py", "Performance"),
+            ("fairness.py", "Fairness"),
+            ("explanations.py", "Explanations"),
+        ),
+        strict=True,
+    ):
+        if (PAGES_DIR / file).exists():
+            column.page_link(
+                page_path(file),
+                label=label,
+                query_params={"model": str(model_id), "version": str(latest_version)},
+            )
 
 with compare_tab:
     numbers = [v["version"] for v in versions]

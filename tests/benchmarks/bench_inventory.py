@@ -32,6 +32,7 @@ from core.config import reset_settings
 from core.db import get_engine, migrate
 from core.inventory import InventoryFilter, query_inventory
 from core.tables import (
+    OPEN_END,
     AuditEvent,
     Dataset,
     ModelEntry,
@@ -134,7 +135,7 @@ def generate(url: str, *, models: int, versions_per_model: int, events: int) -> 
                 if snap_rows and snap_rows[-1]["model_id"] == m:
                     snap_rows[-1]["valid_to"] = when + timedelta(days=3)
                 snap_rows.append({
-                    "model_id": m, "valid_from": when + timedelta(days=3), "valid_to": None,
+                    "model_id": m, "valid_from": when + timedelta(days=3), "valid_to": OPEN_END,
                     "name": name,
                     "purpose": purpose, "business_unit": unit, "tags": "", "owner_id": owner,
                     "risk_tier": tier, "current_version_id": version_id, "current_stage": stage,

@@ -42,3 +42,47 @@ def test_unreachable_database_says_how_to_fix() -> None:
     with pytest.raises(DatabaseProblem, match="Cannot connect to the database") as info:
         check_schema(url)
     assert "GATEHOUSE_DATABASE_URL" in str(info.value)
+
+
+def test_snapshots_written_before_0003_get_their_validity_ends(empty_db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from core.tables import OPEN_END, UTCDateTime
+
+    migrate(empty_db_url, "0002")
+    t0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    snap = sa.table(
+        "model_snapshot",
+        sa.column("id"),
+        sa.column("model_id"),
+        sa.column("valid_from", UTCDateTime()),
+        sa.column("name"),
+        sa.column("purpose"),
+        sa.column("business_unit"),
+        sa.column("tags"),
+        sa.column("current_stage"),
+        sa.column("open_findings"),
+        sa.column("gate_status"),
+    )
+    with get_engine(empty_db_url).begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO model (id, name, created_at, purpose, business_unit, tags, "
+                "current_stage, open_findings, gate_status, updated_at) VALUES (1, 'm', "
+                ":t, '', '', '', 'development', 0, 'not started', :t)"
+            ).bindparams(sa.bindparam("t", t0, type_=UTCDateTime())),
+        )
+        common = dict(model_id=1, name="m", purpose="", business_unit="", tags="")
+        common |= dict(open_findings=0, gate_status="not started")
+        conn.execute(
+            snap.insert(),
+            [
+                dict(id=1, valid_from=t0, current_stage="development", **common),
+                dict(id=2, valid_from=t0 + timedelta(days=2), current_stage="qa", **common),
+            ],
+        )
+    migrate(empty_db_url)
+    ends = sa.table("model_snapshot", sa.column("id"), sa.column("valid_to", UTCDateTime()))
+    with get_engine(empty_db_url).connect() as conn:
+        rows = dict(conn.execute(sa.select(ends.c.id, ends.c.valid_to).order_by(ends.c.id)).all())
+    assert rows == {1: t0 + timedelta(days=2), 2: OPEN_END}

@@ -47,4 +47,39 @@ def test_sme_reads_without_an_edit_form(signed_in, demo_models) -> None:  # type
     assert len(at.text_area) == 0
     card = at.dataframe[0].value
     assert "Logistic regression" in card.loc[card["Field"] == "Purpose", "Value"].item()
-    assert "Only one version so far" in at.info[0].value
+    assert any("Only one version so far" in i.value for i in at.info)
+
+
+def test_evidence_tab_lists_stored_evidence_and_comparison_shows_metrics(
+    signed_in,
+    demo_models,
+    demo_files,
+    session: Session,  # type: ignore[no-untyped-def]
+) -> None:
+    from core.evidence import evaluate_version
+    from core.inventory import register_version
+
+    first = evaluate_version(
+        session=session, actor=None, version_id=demo_models["credit-logit"], n_boot=0
+    )
+    # A second version of the same model (another artifact), evaluated too.
+    second = register_version(
+        session=session,
+        actor=None,
+        name="credit-logit",
+        artifact=demo_files.model_paths["credit-forest"],
+        eval_data=demo_files.eval_csv,
+        target="approved",
+    )
+    evaluate_version(session=session, actor=None, version_id=second.version_id, n_boot=0)
+    at = _open(signed_in("sme"), "credit-logit")
+    assert not at.exception
+    evidence = next(d.value for d in at.dataframe if "Evidence id" in d.value.columns)
+    assert first.performance.id in set(evidence["Evidence id"])
+    assert {"performance", "fairness"} <= set(evidence["Kind"])
+    assert "fail" in set(evidence.loc[evidence["Kind"] == "fairness", "Status"])
+    comparison = next(d.value for d in at.dataframe if "differs" in d.value.columns)
+    auc = comparison.loc[comparison["field"] == "metric: roc_auc"]
+    assert len(auc) == 1 and bool(auc["differs"].item())
+    expected = first.performance.results["overall"]["metrics"]["roc_auc"]["value"]
+    assert auc["left"].item() == f"{expected:.4f}"
