@@ -135,7 +135,7 @@ CHECK_SENTENCE = (
 INSUFFICIENT_SENTENCE = "{label} for {feature} cannot be checked: {reason}."
 GROUP_RATIO_SENTENCE = (
     "{feature} = {group} is selected {rate} of the time against {reference_rate} for "
-    "{reference}: ratio {ratio:.2f}, {relation} the {threshold:.2f} policy threshold."
+    "{reference}: ratio {ratio}, {relation} the {threshold:.2f} policy threshold."
 )
 GROUP_RATIO_UNDEFINED_SENTENCE = (
     "{feature} = {group} is selected {rate} of the time against {reference_rate} for "
@@ -929,6 +929,16 @@ def _number(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.2f}"
 
 
+def _against(value: float, threshold: float) -> str:
+    """The value with two decimals, or more where two would read as the threshold itself
+    (a ratio of 0.799 must not read "0.80, below the 0.80 minimum")."""
+    for decimals in range(2, 7):
+        text = f"{value:.{decimals}f}"
+        if abs(value - threshold) <= _TOLERANCE or text != f"{threshold:.{decimals}f}":
+            return text
+    return text
+
+
 @dataclass(frozen=True)
 class _Context:
     """What the check sentences of one feature need."""
@@ -998,7 +1008,7 @@ class _Context:
         sentence = CHECK_SENTENCE.format(
             label=label,
             feature=self.feature,
-            value=f"{value:.2f}",
+            value=_against(value, threshold),
             interval=self._interval(estimate),
             context=context,
             relation=relation,
@@ -1064,7 +1074,7 @@ class _Context:
                     details.append(
                         GROUP_RATIO_SENTENCE.format(
                             **fields,
-                            ratio=ratio,
+                            ratio=_against(ratio, policy.min_selection_rate_ratio),
                             relation="at or above" if ok else "below",
                             threshold=policy.min_selection_rate_ratio,
                         )
