@@ -1,0 +1,150 @@
+"""Performance: a version's stored performance evidence, per segment, against its predecessors."""
+
+import streamlit as st
+
+from app import evidence_view as view
+from app import session as user_session
+from app.ui import attempt
+from core.evidence import latest_evidence
+from core.metrics.performance import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+user = user_session.signed_in_user()
+st.title("Performance")
+picked = view.pick_version("perf")
+vid = picked.version_id
+allowed = view.can_compute(user)
+computed = None
+
+if allowed:
+    latest = attempt(
+        lambda s: (
+            latest_evidence(session=s, version_id=vid, kind="performance"),
+            latest_evidence(session=s, version_id=vid, kind="fairness"),
+        )
+    )
+    performance, fairness = latest or (None, None)
+    config = performance.config if performance else {}
+    with st.expander(
+        "Compute performance evidence", expanded=performance is None, icon=":material/calculate:"
+    ):
+        columns = picked.group_columns
+        segments = st.multiselect(
+            "Segments",
+            columns,
+            default=[c for c in config.get("segments", []) if c in columns],
+            key=f"perf_segments_{vid}",
+            help="Columns to break the metrics down by, e.g. region.",
+        )
+        threshold, n_boot, seed = view.run_settings(
+            f"perf_{vid}", config, task=picked.version["task"]
+        )
+        fair_config = fairness.config if fairness else {}
+        st.caption(
+            "Fairness evidence is computed and stored with it, keeping its sensitive columns "
+            f"({', '.join(fair_config.get('sensitive', picked.version['sensitive'])) or 'none'}) "
+            "and reference groups."
+        )
+        if st.button("Compute performance evidence", type="primary", key=f"perf_compute_{vid}"):
+            evaluation = view.compute_evidence(
+                version_id=vid,
+                sensitive=fair_config.get("sensitive"),
+                segments=segments,
+                references=fair_config.get("reference_groups", {}),
+                threshold=threshold,
+                n_boot=n_boot,
+                seed=seed,
+            )
+            if evaluation is not None:
+                computed = evaluation.performance.id
+
+evidence = view.choose_evidence(
+    key=f"perf_evidence_{vid}", version_id=vid, kind="performance", select=computed
+)
+if evidence is None:
+    view.no_evidence("performance", picked, allowed=allowed)
+    st.stop()
+
+results = evidence.results
+metrics = results["overall"]["metrics"]
+labels = REGRESSION_METRICS if results["task"] == "regression" else CLASSIFICATION_METRICS
+view.show_status(evidence.status, what=f"Performance of {picked.label}", checks=results["checks"])
+threshold_note = (
+    f", decisions at threshold {results['threshold']:g}" if results["threshold"] is not None else ""
+)
+st.caption(f"{results['n_rows']:,} evaluation rows{threshold_note}.")
+
+st.subheader("Policy checks")
+# The stored check has the point value; its interval is the metric's.
+by_label = {label: key for key, label in labels.items()}
+view.show_checks(
+    [
+        {**c, "value": metrics.get(by_label.get(c["label"], ""), c["value"])}
+        for c in results["checks"]
+    ]
+)
+
+st.subheader("Metrics")
+left, right = st.columns(2)
+left.dataframe(view.estimates_frame(metrics, labels), hide_index=True, width="stretch")
+if (matrix := results["overall"]["confusion_matrix"]) is not None:
+    target, positive = picked.version["target"], picked.version["positive_label"] or "1"
+    at = f" at threshold {results['threshold']:g}" if results["threshold"] is not None else ""
+    with right:
+        st.markdown(f"**Confusion matrix**{at}")
+        st.dataframe(
+            view.confusion_frame(
+                matrix, positive=f"{target} = {positive}", negative=f"{target} ≠ {positive}"
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+if bins := results["overall"]["calibration"]:
+    st.subheader("Calibration")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Reliability** by decile of the predicted score")
+        view.show_figure(view.calibration_figure(bins), key=f"perf_{evidence.id}_calibration")
+    with right:
+        st.markdown("**Score distribution** over the same deciles")
+        view.show_figure(view.score_distribution_figure(bins), key=f"perf_{evidence.id}_scores")
+
+st.subheader("Segments")
+view.show_segments(results["segments"], labels)
+
+st.subheader("Against the previous and the production version")
+parent, production = picked.version["parent_version_id"], picked.production_version_id
+others: dict[int, str] = {}
+if parent is not None:
+    others[parent] = f"Previous (v{picked.number(parent)})"
+if production is not None and production != vid:
+    others[production] = (
+        f"Previous = production (v{picked.number(production)})"
+        if production == parent
+        else f"Production (v{picked.number(production)})"
+    )
+if production == vid:
+    st.caption(f"{view.escape_markdown(picked.label)} is the production version.")
+elif production is None:
+    st.caption("No version of this model is in production.")
+if parent is None:
+    st.caption(f"{view.escape_markdown(picked.label)} has no previous version.")
+if others:
+    stored = (
+        attempt(
+            lambda s: {
+                i: latest_evidence(session=s, version_id=i, kind="performance") for i in others
+            }
+        )
+        or {}
+    )
+    view.show_comparison(
+        evidence,
+        [(name, stored.get(i)) for i, name in others.items()],
+        labels,
+        this=f"This version (v{picked.version['version']})",
+    )
+
+st.subheader("Notes")
+view.show_notes(results["notes"])
+view.show_provenance(evidence)
