@@ -9,6 +9,12 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
         ("inventory.py", "Inventory", ":material/inventory_2:", None),
         ("model.py", "Model", ":material/model_training:", None),
     ],
+    # Stored evidence about a version; everyone signed in reads it, EVIDENCE_ROLES compute it.
+    "Evidence": [
+        ("performance.py", "Performance", ":material/speed:", None),
+        ("fairness.py", "Fairness", ":material/balance:", None),
+        ("explanations.py", "Explanations", ":material/insights:", None),
+    ],
     "Work": [
         (
             "register.py",

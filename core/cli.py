@@ -514,6 +514,96 @@ def worker(once: bool, poll: float, as_json: bool) -> None:
     )
 
 
+@main.command()
+@click.argument("version_id", type=int)
+@click.option(
+    "--rows",
+    type=click.IntRange(2),
+    default=2000,
+    show_default=True,
+    help="Evaluation rows explained at most (a sample stratified by the label).",
+)
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option(
+    "--background",
+    type=click.IntRange(1),
+    default=100,
+    show_default=True,
+    help="Background rows for the linear and permutation explainers.",
+)
+@click.option("--user", "acting", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def explain(
+    version_id: int, rows: int, seed: int, background: int, acting: str | None, as_json: bool
+) -> None:
+    """Compute and store explanation evidence (SHAP, partial dependence) for a model version.
+
+    Runs as a job in this process, so its progress and outcome are recorded like any job's.
+    """
+    import time
+
+    from core.evidence import get_evidence
+    from core.explanations import explanation_summary, submit_explanation
+    from core.jobs import get_job, run_job
+
+    check_schema()
+    with session_scope() as session:
+        job_id = submit_explanation(
+            session=session,
+            actor=required_actor(session, acting),
+            version_id=version_id,
+            rows=rows,
+            seed=seed,
+            background=background,
+        ).id
+    assert job_id is not None
+    job = run_job(job_id)
+    while job.state in ("queued", "running"):  # another worker took it: wait for its outcome
+        time.sleep(1.0)
+        with session_scope() as session:
+            job = get_job(session=session, job_id=job_id)
+    if job.state != "done" or job.evidence_id is None:
+        raise InputProblems([job.error or f"Job {job_id} ended as {job.state}."])
+    with session_scope() as session:
+        stored = get_evidence(session=session, evidence_id=job.evidence_id)
+    # Identical results name the row stored before: the job then reproduced it.
+    reproduced = job.started_at is not None and stored.computed_at < job.started_at
+    emit(
+        explanation_summary(stored) | {"reproduced": reproduced, "job_id": job_id},
+        as_json,
+        _explanation_text,
+    )
+
+
+def _explanation_text(data: dict[str, Any]) -> str:
+    again = " (identical to stored evidence)" if data["reproduced"] else ""
+    stability = data["stability"]
+    taus = ", ".join("n/a" if t is None else f"{t:.2f}" for t in stability["kendall_tau"])
+    unstable = ", ".join(stability["unstable_features"]) or "none"
+    background = data["background_size"]
+    lines = [
+        f"Explanation evidence {data['evidence_id']} ({data['sha256'][:12]}){again}: "
+        f"{data['status']}",
+        f"  Explainer: {data['explainer']} ({data['explainer_class']}, "
+        f"{data['feature_perturbation']}), {data['rows_explained']} of "
+        f"{data['rows_available']} rows, seed {data['seed']}"
+        + (f", background {background} rows" if background else ""),
+        f"  SHAP values in: {data['output_label']}",
+        f"  Additivity: max error {data['additivity_max_error']:.2e} "
+        f"(tolerance {data['additivity_tolerance']:g})",
+        f"  Stability ({stability['method']}): Kendall tau {taus}; unstable features: {unstable}",
+        "  Global importance (mean |SHAP|, 95% interval):",
+    ]
+    lines += [
+        f"  {g['rank']:>3}. {g['feature']:<24} {g['mean_abs_shap']:.4f}  "
+        f"[{g['ci_low']:.4f}, {g['ci_high']:.4f}]"
+        for g in data["global_importance"]
+    ]
+    lines += [f"  Note: {n}" for n in data["notes"]]
+    return "\n".join(lines)
+
+
 def parse_when(text: str) -> datetime:
     """An ISO date (end of that day, UTC) or time; naive times are UTC."""
     try:

@@ -13,6 +13,7 @@ from core.config import get_settings
 from core.db import downgrade, migrate, session_scope
 from core.demo_data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
 from core.evidence import evaluate_version
+from core.explanations import DEFAULT_ROWS, compute_explanation
 from core.inventory import promote_version, register_version
 from core.tables import ModelEntry, User
 from core.users import add_user
@@ -95,6 +96,8 @@ DEMO_MODELS: dict[str, dict[str, Any]] = {
     },
     "credit-forest": {
         "stages": [],
+        # TreeSHAP on its deep trees costs about 40 ms a row: a smaller sample keeps seeding quick.
+        "explain_rows": 300,
         "card": {
             "business_unit": "Collections",
             "tags": ["credit", "experiment"],
@@ -139,6 +142,12 @@ def _register_demo_models(demo_dir: Path) -> list[dict[str, Any]]:
                 )
             evaluate_version(
                 session=session, actor=None, version_id=result.version_id, segments=["region"]
+            )
+            compute_explanation(
+                session=session,
+                actor=None,
+                version_id=result.version_id,
+                rows=spec.get("explain_rows", DEFAULT_ROWS),
             )
             out.append(
                 {

@@ -1,0 +1,155 @@
+"""Explanations: a version's stored SHAP evidence and partial dependence, and one decision."""
+
+import streamlit as st
+
+from app import evidence_view as view
+from app import explanation_view as ex
+from app import session as user_session
+from app.ui import attempt
+from core.explanations import (
+    DEFAULT_BACKGROUND,
+    DEFAULT_ROWS,
+    EXPLANATION,
+    submit_explanation,
+)
+from core.jobs import latest_job, start_background_worker
+
+user = user_session.signed_in_user()
+st.title("Explanations")
+picked = view.pick_version("expl")
+vid = picked.version_id
+allowed = view.can_compute(user)
+job = attempt(lambda s: latest_job(session=s, version_id=vid, kind=EXPLANATION))
+
+if allowed:
+    with st.expander("Compute explanation evidence", icon=":material/calculate:"):
+        c1, c2, c3 = st.columns(3)
+        rows = c1.number_input(
+            "Rows explained at most",
+            min_value=2,
+            max_value=100_000,
+            value=DEFAULT_ROWS,
+            step=500,
+            key=f"expl_rows_{vid}",
+            help="A sample of the evaluation data, stratified by the label.",
+        )
+        seed = c2.number_input("Seed", min_value=0, value=0, step=1, key=f"expl_seed_{vid}")
+        background = c3.number_input(
+            "Background rows",
+            min_value=1,
+            max_value=10_000,
+            value=DEFAULT_BACKGROUND,
+            key=f"expl_background_{vid}",
+            help="For the linear and permutation explainers; TreeSHAP needs none.",
+        )
+        if st.button("Compute explanations", type="primary", key=f"expl_compute_{vid}"):
+            submitted = attempt(
+                lambda s: submit_explanation(
+                    session=s,
+                    actor=user_session.actor(s),
+                    version_id=vid,
+                    rows=int(rows),
+                    seed=int(seed),
+                    background=int(background),
+                )
+            )
+            if submitted is not None:
+                start_background_worker()
+                st.session_state[ex.WATCHED_JOB.format(version_id=vid)] = submitted.id
+                job = submitted
+ex.job_panel(vid, job)
+
+evidence = view.choose_evidence(
+    key=f"expl_evidence_{vid}",
+    version_id=vid,
+    kind=EXPLANATION,
+    select=st.session_state.pop(ex.SHOW_EVIDENCE.format(version_id=vid), None),
+)
+if evidence is None:
+    view.no_evidence("explanation", picked, allowed=allowed)
+else:
+    results = evidence.results
+    stability = results["stability"]
+    if evidence.status == "pass":
+        st.success(
+            f"Additivity holds (max error {results['additivity_max_error']:.1e}) and the top "
+            "features keep their ranks across backgrounds and samples.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.warning(
+            f"Unstable top features: {', '.join(stability['unstable_features'])}; their ranks "
+            "change with the background or the sample, so read their order with care.",
+            icon=":material/warning:",
+        )
+    st.caption(
+        f"SHAP values in {view.escape_markdown(results['output_label'])}, from "
+        f"{results['provenance']['sample_size']:,} evaluation rows. They show association "
+        "with the model's output, not causation."
+    )
+    overview, effects, stable = st.tabs(["Global importance", "Feature effects", "Stability"])
+    with overview:
+        left, right = st.columns(2)
+        with left:
+            view.show_figure(ex.importance_figure(results), key=f"expl_{evidence.id}_importance")
+        with right:
+            view.show_figure(ex.beeswarm_figure(results), key=f"expl_{evidence.id}_beeswarm")
+    with effects:
+        top = [d["feature"] for d in results["dependence"]]
+        feature = st.selectbox("Feature", top, key=f"expl_feature_{vid}")
+        left, right = st.columns(2)
+        with left:
+            dependence = next(d for d in results["dependence"] if d["feature"] == feature)
+            view.show_figure(
+                ex.dependence_figure(dependence, results), key=f"expl_{evidence.id}_dependence"
+            )
+        with right:
+            curve = next(
+                (c for c in results["partial_dependence"] if c["feature"] == feature), None
+            )
+            if curve is None:
+                st.info(f"No partial dependence curve for {view.escape_markdown(feature)}.")
+            else:
+                view.show_figure(ex.partial_dependence_figure(curve), key=f"expl_{evidence.id}_pdp")
+        st.caption(
+            "Shaded: the feature's range in the training data (the model's operating "
+            "boundaries); dotted: its 5th and 95th percentiles."
+        )
+    with stable:
+        st.markdown(view.escape_markdown(ex.stability_sentence(stability)))
+        st.dataframe(ex.stability_frame(stability), hide_index=True, width="stretch")
+        st.caption(view.escape_markdown(stability["description"]))
+    if results["notes"]:
+        st.subheader("Notes")
+        view.show_notes(results["notes"])
+    with st.expander(
+        "Provenance: explainer, background, seed, sample, libraries", icon=":material/fingerprint:"
+    ):
+        st.dataframe(ex.provenance_rows(evidence), hide_index=True, width="stretch")
+
+
+@st.fragment
+def one_decision() -> None:
+    st.subheader("One decision")
+    version = picked.version
+    last = int(version["eval_dataset"]["rows"]) - 1
+    row = st.number_input(
+        f"Row of the evaluation data (0 to {last})",
+        min_value=0,
+        max_value=last,
+        value=0,
+        key=f"expl_row_{vid}",
+    )
+    base = ex.decision(version, int(row), None)
+    if base is None:
+        return
+    if st.toggle("What if? Change the values", key=f"expl_what_if_{vid}"):
+        record = ex.what_if_form(f"expl_form_{vid}_{row}", base)
+        if record != base["row"]:
+            base = ex.decision(version, None, record)
+            if base is None:
+                return
+    ex.show_decision(base, key=f"expl_{vid}_waterfall")
+
+
+one_decision()

@@ -1,0 +1,157 @@
+"""The Explanations page: stored SHAP evidence shown without recomputing, jobs started by
+EVIDENCE_ROLES with a progress bar, SMEs only read, and one decision explained live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from app.explanation_view import waterfall_figure
+from core.explanations import compute_explanation, explain_decision
+from core.jobs import run_job
+from core.tables import Evidence, Job, ModelVersion
+from core.users import get_user
+from tests.pages.conftest import texts
+
+pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "explanations.py")
+ROWS = 300
+
+
+def _open(at, name: str):  # type: ignore[no-untyped-def]
+    at.switch_page(PAGE).run()
+    picker = at.selectbox(key="expl_model")
+    picker.select_index(list(picker.options).index(name)).run()
+    assert not at.exception
+    return at
+
+
+def _charts(at):  # type: ignore[no-untyped-def]
+    return at.get("plotly_chart")
+
+
+def _job(session: Session, version_id: int) -> Job:
+    job = session.exec(select(Job).where(Job.version_id == version_id)).one()
+    session.commit()  # end the read: on SQLite an open transaction holds the write lock
+    return job
+
+
+def test_sme_reads_stored_explanations_without_a_compute_button(
+    signed_in, demo_models, demo_users, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    vid = demo_models["credit-gbm"]
+    stored = compute_explanation(
+        session=session,
+        actor=get_user(session=session, username=demo_users["validator"]),
+        version_id=vid,
+        rows=ROWS,
+    )
+    at = _open(signed_in("sme"), "credit-gbm")
+    assert not [b for b in at.button if b.key == f"expl_compute_{vid}"]
+    assert "Additivity holds" in at.success[0].value
+    shown = texts(at)
+    assert "log-odds of class 1" in shown and "not causation" in shown
+    # importance, beeswarm, dependence, partial dependence, waterfall of row 0
+    assert len(_charts(at)) == 5
+    stability = at.dataframe[0].value
+    assert list(stability["Feature"]) == stored.results["stability"]["top_features"]
+    assert set(stability["Stable"]) == {"✅ stable"}
+    provenance = at.dataframe[1].value.set_index("Field")["Value"]
+    assert provenance["SHA-256"] == stored.sha256
+    assert provenance["Sample SHA-256"] == stored.results["provenance"]["sample_sha256"]
+    assert provenance["Explainer"].startswith("tree (shap.TreeExplainer)")
+    assert "shap version" in provenance.index
+
+
+def test_validator_starts_a_job_sees_its_progress_then_the_result(
+    signed_in, demo_models, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    vid = demo_models["credit-logit"]
+    at = _open(signed_in("validator"), "credit-logit")
+    assert "No explanation evidence has been computed" in at.info[0].value
+    at.number_input(key=f"expl_rows_{vid}").set_value(ROWS)
+    at.button(key=f"expl_compute_{vid}").click().run()
+    assert not at.exception
+    job = _job(session, vid)
+    assert (job.state, job.params_json) == ("queued", '{"background":100,"rows":300,"seed":0}')
+    (bar,) = at.get("progress")
+    assert f"Explanation job #{job.id} (queued)" in bar.proto.text
+
+    finished = run_job(job.id)  # what the background worker would do
+    assert finished.state == "done"
+    at.run()
+    assert not at.exception
+    assert not at.get("progress")
+    assert "Additivity holds" in at.success[0].value
+    chosen = at.selectbox(key=f"expl_evidence_{vid}").value
+    assert chosen.startswith(f"#{finished.evidence_id} ")
+    evidence = session.get(Evidence, finished.evidence_id)
+    assert evidence is not None and evidence.kind == "explanation"
+
+
+def test_a_failed_job_shows_its_error(signed_in, demo_models, session: Session) -> None:  # type: ignore[no-untyped-def]
+    vid = demo_models["credit-forest"]
+    at = _open(signed_in("developer"), "credit-forest")
+    # The stored artifact is damaged after submission: the job must fail and say why.
+    at.button(key=f"expl_compute_{vid}").click().run()
+    job = _job(session, vid)
+    version = session.get(ModelVersion, vid)
+    session.commit()
+    assert version is not None
+    Path(version.artifact_path).write_bytes(b"not a model")
+    assert run_job(job.id).state == "failed"
+    at.run()
+    assert "no longer matches the hash recorded at registration" in at.error[0].value
+    assert f"Explanation job #{job.id} failed" in at.error[0].value
+
+
+def test_one_decision_shows_three_drivers_and_flags_a_what_if(
+    signed_in, demo_models, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    vid = demo_models["credit-gbm"]
+    at = _open(signed_in("auditor"), "credit-gbm")
+    at.number_input(key=f"expl_row_{vid}").set_value(7).run()
+    assert not at.exception
+    expected = explain_decision(session=session, version_id=vid, row_index=7)
+    session.commit()
+    assert len(expected["drivers"]) == 3
+    drivers = next(m.value for m in at.markdown if m.value.startswith("**Top drivers**"))
+    for rank, sentence in enumerate(expected["drivers"], 1):
+        assert f"{rank}. {sentence}" in drivers.replace("\\", "")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Probability of approved = 1"] == f"{expected['probability']:.3f}"
+
+    at.toggle(key=f"expl_what_if_{vid}").set_value(True).run()
+    at.number_input(key=f"expl_form_{vid}_7_income").set_value(10_000_000.0)
+    at.button(key=f"FormSubmitter:expl_form_{vid}_7-Explain this what-if").click().run()
+    assert not at.exception
+    (warning,) = at.warning
+    assert warning.value.startswith("Income 10,000,000 is outside the training range")
+
+
+def test_the_waterfall_runs_from_the_base_value_to_the_model_output() -> None:
+    contributions = [
+        {"feature": f"x{i}", "value": float(i), "contribution": 0.1 * (12 - i)} for i in range(12)
+    ]
+    decision = {
+        "contributions": contributions,
+        "base_value": -1.0,
+        "prediction": -1.0 + sum(c["contribution"] for c in contributions),
+        "output_space": "log_odds",
+        "output_label": "log-odds of class 1",
+    }
+    fig = waterfall_figure(decision)
+    (trace,) = fig.data
+    assert list(trace.y) == [
+        "base value",
+        *[f"x{i} = {i}" for i in range(10)],
+        "2 other features",
+        "model output",
+    ]
+    assert list(trace.measure) == ["absolute", *["relative"] * 11, "total"]
+    assert trace.x[-2] == pytest.approx(0.2 + 0.1)
+    assert fig.layout.yaxis.autorange == "reversed"  # base value on top
+    assert "log-odds" in fig.layout.title.text
