@@ -123,3 +123,37 @@ def test_a_silent_worker_loses_its_job_then_the_job_fails(
         assert job.state == ("queued" if attempt < MAX_ATTEMPTS else "failed")
     assert "stopped responding" in job.error
     assert _claim(job.id, "another") is None
+
+
+def test_a_running_job_shows_its_progress_then_its_evidence(
+    session: Session, version_id: int
+) -> None:
+    from core.db import session_scope
+    from core.jobs import get_job, run_job
+
+    vic = get_user(session=session, username="vic")
+    job = submit_job(
+        session=session,
+        actor=vic,
+        kind="explanation",
+        version_id=version_id,
+        params={"rows": 2000, "background": 200},
+    )
+    session.commit()
+    outcome: list[Job] = []
+    runner = threading.Thread(target=lambda: outcome.append(run_job(job.id)))  # type: ignore[arg-type]
+    runner.start()
+    seen: set[tuple[str, float]] = set()
+    while runner.is_alive():
+        with session_scope() as reader:  # short reads: an open one would hold SQLite's lock
+            row = get_job(session=reader, job_id=job.id)  # type: ignore[arg-type]
+            seen.add((row.state, row.progress))
+        runner.join(0.01)
+    assert outcome and outcome[0].state == "done" and outcome[0].evidence_id is not None
+    partial = {p for state, p in seen if state == "running" and 0 < p < 1}
+    assert partial, seen  # progress was visible while it ran
+    assert outcome[0].heartbeat_at >= outcome[0].started_at  # type: ignore[operator]
+    actions = session.exec(
+        select(AuditEvent.action).where(AuditEvent.subject_type == "job").order_by(AuditEvent.id)
+    ).all()
+    assert actions == ["job_submitted", "job_finished"]
