@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from core.artifacts import load_artifact
 from core.audit import append_event, canonical_json
 from core.auth import Role, require_role
 from core.datasets import read_data
+from core.environment import environment
 from core.errors import InputProblems, NotFound
 from core.metrics.counts import MetricInputError
 from core.metrics.fairness import FairnessPolicy, compute_fairness
@@ -40,9 +39,12 @@ __all__ = [
     "EVIDENCE_ROLES",
     "Evaluation",
     "StoredEvidence",
+    "checked_file",
     "evaluate_version",
     "evidence_for_version",
+    "feature_frame",
     "get_evidence",
+    "get_version",
     "latest_evidence",
     "load_evaluation_data",
     "load_version_model",
@@ -76,6 +78,9 @@ NO_SENSITIVE = (
 )
 BAD_REFERENCE = (
     "The reference group {spec!r} is not of the form COLUMN=GROUP; write it like age_band=36-50."
+)
+UNKNOWN_VERSION = (
+    "No model version with id {version_id}; list them with `gatehouse model show NAME`."
 )
 UNKNOWN_EVIDENCE = "No evidence with id {ref}; list a version's evidence on its model page."
 METRIC_PROBLEM = "The evaluation data cannot be evaluated: {problem}"
@@ -147,7 +152,8 @@ class Evaluation:
 # --- Reading a version's inputs -----------------------------------------------------------------
 
 
-def _checked_file(path: str, expected: str, what: str, version: ModelVersion) -> Path:
+def checked_file(path: str, expected: str, what: str, version: ModelVersion) -> Path:
+    """The stored file, if it still has the content hash recorded at registration."""
     file = Path(path)
     if not file.is_file():
         raise InputProblems([FILE_GONE.format(what=what, version=version.id, path=file)])
@@ -158,7 +164,7 @@ def _checked_file(path: str, expected: str, what: str, version: ModelVersion) ->
 
 def load_version_model(version: ModelVersion) -> Any:
     """The version's fitted model, after checking the stored bytes are the registered ones."""
-    file = _checked_file(version.artifact_path, version.artifact_sha256, "artifact", version)
+    file = checked_file(version.artifact_path, version.artifact_sha256, "artifact", version)
     return load_artifact(file, extra_trusted=json.loads(version.trusted_json or "[]"))
 
 
@@ -167,8 +173,22 @@ def load_evaluation_data(session: Session, version: ModelVersion) -> tuple[pd.Da
     dataset = session.get(Dataset, version.eval_dataset_id)
     if dataset is None:
         raise NotFound([f"The evaluation dataset of version {version.id} is not in the database."])
-    file = _checked_file(dataset.path, dataset.sha256, "evaluation data", version)
+    file = checked_file(dataset.path, dataset.sha256, "evaluation data", version)
     return read_data(file).frame, dataset
+
+
+def get_version(session: Session, version_id: int) -> ModelVersion:
+    """The version evidence is about, or NotFound saying how to list versions."""
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise NotFound([UNKNOWN_VERSION.format(version_id=version_id)])
+    return version
+
+
+def feature_frame(version: ModelVersion, frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``frame`` the version's model takes, in its order."""
+    features = json.loads(version.features_json)
+    return frame[features] if features else frame.drop(columns=[version.target])
 
 
 def _positive_index(model: Any, positive_label: str | None) -> int:
@@ -180,8 +200,7 @@ def _positive_index(model: Any, positive_label: str | None) -> int:
 
 def predictions(model: Any, version: ModelVersion, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Truth, scores and predictions on ``frame`` as the metrics take them (positive = 1)."""
-    features = json.loads(version.features_json)
-    X = frame[features] if features else frame.drop(columns=[version.target])
+    X = feature_frame(version, frame)
     truth = frame[version.target]
     if version.task == "regression":
         return {
@@ -202,13 +221,7 @@ def predictions(model: Any, version: ModelVersion, frame: pd.DataFrame) -> dict[
 
 
 def _environment() -> dict[str, str]:
-    env = {"python": platform.python_version()}
-    for name in ("gatehouse", "numpy", "pandas", "scikit-learn", "scipy", "shap", "skops"):
-        try:
-            env[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return env
+    return environment("gatehouse", "numpy", "pandas", "scikit-learn", "scipy", "shap", "skops")
 
 
 def _parsed(row: Evidence, session: Session, reproduced: bool = False) -> StoredEvidence:
@@ -469,11 +482,7 @@ def evaluate_version(
     """
     if actor is not None:
         require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise NotFound(
-            [f"No model version with id {version_id}; list them with `gatehouse model show NAME`."]
-        )
+    version = get_version(session, version_id)
     model_row = session.get(ModelEntry, version.model_id)
     frame, dataset = load_evaluation_data(session, version)
     columns = [str(c) for c in frame.columns]

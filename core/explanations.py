@@ -14,7 +14,6 @@ data by position, or a what-if record.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,8 +29,11 @@ from core.db import session_scope
 from core.errors import InputProblems, NotFound
 from core.evidence import (
     EVIDENCE_ROLES,
+    UNKNOWN_VERSION,
     StoredEvidence,
-    _checked_file,
+    checked_file,
+    feature_frame,
+    get_version,
     load_evaluation_data,
     load_version_model,
     store_evidence,
@@ -77,9 +79,6 @@ _SETTINGS = {
     "pdp_max_rows": 1000,
 }
 
-UNKNOWN_VERSION = (
-    "No model version with id {version_id}; list them with `gatehouse model show NAME`."
-)
 BAD_PARAMETER = "{name} must be {expected}; got {value!r}."
 UNKNOWN_PARAMETERS = "Unknown explanation job parameters {names}; use rows, seed and background."
 NOT_STORED = (
@@ -116,21 +115,9 @@ class _Inputs:
     notes: tuple[str, ...]
 
 
-def _version(session: Session, version_id: int) -> ModelVersion:
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise NotFound([UNKNOWN_VERSION.format(version_id=version_id)])
-    return version
-
-
-def _features(version: ModelVersion, frame: pd.DataFrame) -> pd.DataFrame:
-    features = json.loads(version.features_json)
-    return frame[features] if features else frame.drop(columns=[version.target])
-
-
 def _load(session: Session, version_id: int) -> _Inputs:
     """Model, evaluation and training data of a version, each checked against its hash."""
-    version = _version(session, version_id)
+    version = get_version(session, version_id)
     frame, eval_dataset = load_evaluation_data(session, version)
     train_frame, train_dataset = None, None
     if version.train_dataset_id is not None:
@@ -139,12 +126,12 @@ def _load(session: Session, version_id: int) -> _Inputs:
             raise NotFound(
                 [f"The training dataset of version {version.id} is not in the database."]
             )
-        file = _checked_file(train_dataset.path, train_dataset.sha256, "training data", version)
+        file = checked_file(train_dataset.path, train_dataset.sha256, "training data", version)
         train_frame = read_data(file).frame
     model = load_version_model(version)
     model_row = session.get(ModelEntry, version.model_id)
     problems = []
-    X = _features(version, frame)
+    X = feature_frame(version, frame)
     X_train = None
     if train_frame is not None:
         if missing := [c for c in X.columns if c not in train_frame.columns]:

@@ -7,11 +7,9 @@ event in the same transaction, so the past is read back, never reconstructed.
 from __future__ import annotations
 
 import json
-import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from core.artifacts import load_artifact
 from core.audit import append_event
 from core.auth import Role, require_role
 from core.datasets import LoadedData, read_data
+from core.environment import environment
 from core.errors import GatehouseError, InputProblems, NotFound
 from core.storage import sha256_file, store_file
 from core.tables import (
@@ -185,14 +184,16 @@ class InventoryPage:
 
 
 def _environment() -> dict[str, str]:
-    packages = ("scikit-learn", "numpy", "pandas", "scipy", "skops", "lightgbm", "xgboost")
-    env = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in packages:
-        try:
-            env[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return env
+    return environment(
+        "scikit-learn",
+        "numpy",
+        "pandas",
+        "scipy",
+        "skops",
+        "lightgbm",
+        "xgboost",
+        with_platform=True,
+    )
 
 
 def _read(path: Path | None, role: str, problems: list[str]) -> LoadedData | None:
