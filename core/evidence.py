@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core.artifacts import load_artifact
 from core.audit import append_event, canonical_json
@@ -42,6 +42,7 @@ __all__ = [
     "checked_file",
     "evaluate_version",
     "evidence_for_version",
+    "evidence_overview",
     "feature_frame",
     "get_evidence",
     "get_version",
@@ -372,6 +373,44 @@ def evidence_for_version(*, session: Session, version_id: int) -> list[dict[str,
     return [
         {"evidence_id": i, "kind": k, "sha256": s, "status": st, "computed_at": at}
         for i, k, s, st, at in rows
+    ]
+
+
+def evidence_overview(*, session: Session) -> list[dict[str, Any]]:
+    """Per model, its current version and the status of that version's newest evidence of each
+    kind ("not computed" where there is none), in two queries whatever the inventory's size."""
+    models = session.exec(
+        select(
+            ModelEntry.id, ModelEntry.name, ModelEntry.current_stage, ModelEntry.current_version_id
+        )
+        .where(col(ModelEntry.current_version_id).is_not(None))
+        .order_by(ModelEntry.name)
+    ).all()
+    newest = (
+        select(func.max(Evidence.id))
+        .where(col(Evidence.version_id).in_(select(ModelEntry.current_version_id)))
+        .group_by(Evidence.version_id, Evidence.kind)
+    )
+    statuses: dict[tuple[int, str], str | None] = {
+        (v, k): st
+        for v, k, st in session.exec(
+            select(Evidence.version_id, Evidence.kind, Evidence.status).where(
+                col(Evidence.id).in_(newest)
+            )
+        ).all()
+    }
+    return [
+        {
+            "model_id": model_id,
+            "model": name,
+            "stage": stage,
+            "version_id": version_id,
+            **{
+                kind: statuses.get((version_id, kind), "not computed")
+                for kind in ("performance", "fairness", "explanation")
+            },
+        }
+        for model_id, name, stage, version_id in models
     ]
 
 

@@ -1,22 +1,86 @@
-"""Portfolio dashboard: what the signed-in person can act on, and the state of the audit trail."""
+"""Portfolio dashboard: where the models stand, what needs attention, and the audit trail."""
 
+import pandas as pd
 import streamlit as st
+from sqlmodel import func, select
 
 from app import session as user_session
+from app.ui import attempt
 from core.audit import verify_chain
-from core.db import session_scope
+from core.evidence import evidence_overview
+from core.tables import AuditEvent, Job
 
 user = user_session.signed_in_user()
 st.title("Dashboard")
 st.write(f"Welcome, **{user.display_name}**.")
 
-with session_scope() as session:
-    chain = verify_chain(session=session)
 
-col1, col2 = st.columns(2)
-col1.metric("Audit events", f"{chain.events:,}")
-if chain.intact:
-    col2.metric("Audit chain", "intact")
+def _load(s):  # type: ignore[no-untyped-def]
+    jobs = dict(
+        s.exec(
+            select(Job.state, func.count())
+            .where(Job.state.in_(("queued", "running")))  # type: ignore[attr-defined]
+            .group_by(Job.state)
+        ).all()
+    )
+    events = s.exec(select(func.count()).select_from(AuditEvent)).one()
+    return evidence_overview(session=s), jobs, events
+
+
+loaded = attempt(_load)
+if loaded is None:
+    st.stop()
+overview, jobs, events = loaded
+failing = [m for m in overview if "fail" in (m["performance"], m["fairness"])]
+missing = [m for m in overview if "not computed" in (m["performance"], m["fairness"])]
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Models", len(overview))
+c2.metric("In production", sum(m["stage"] == "production" for m in overview))
+c3.metric(
+    "Failing evidence",
+    len(failing),
+    help="Current versions whose newest performance or fairness evidence fails a policy check.",
+)
+c4.metric("Jobs waiting or running", sum(jobs.values()))
+
+st.subheader("Current versions and their evidence")
+if not overview:
+    st.info("The inventory is empty; register a model first.")
 else:
-    col2.metric("Audit chain", "BROKEN")
-    st.error(chain.problem or "The audit chain does not verify.")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Model": m["model"],
+                    "Stage": m["stage"],
+                    "Performance": m["performance"] or "—",
+                    "Fairness": m["fairness"] or "—",
+                    "Explanations": m["explanation"] or "—",
+                }
+                for m in overview
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    if failing:
+        st.warning(
+            "Failing checks: "
+            + ", ".join(m["model"] for m in failing)
+            + ". Open the Fairness and Performance pages for the checks and their thresholds.",
+            icon=":material/warning:",
+        )
+    if missing:
+        st.caption("Without evidence yet: " + ", ".join(m["model"] for m in missing) + ".")
+
+st.subheader("Audit trail")
+st.metric("Audit events", f"{events:,}")
+if st.button("Verify the audit chain", key="verify_chain", help="Recomputes every event's hash."):
+    chain = attempt(lambda s: verify_chain(session=s))
+    if chain is not None and chain.intact:
+        st.success(
+            f"The audit chain is intact: {chain.events:,} events verified.",
+            icon=":material/verified:",
+        )
+    elif chain is not None:
+        st.error(chain.problem or "The audit chain does not verify.", icon=":material/error:")

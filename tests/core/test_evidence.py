@@ -195,3 +195,37 @@ def test_a_changed_artifact_is_refused(session: Session, version_id: int) -> Non
             evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
     finally:
         stored.write_bytes(original)
+
+
+def test_overview_gives_the_newest_status_of_each_current_version(
+    session: Session, version_id: int
+) -> None:
+    from core.evidence import evidence_overview
+
+    assert evidence_overview(session=session) == [
+        {
+            "model_id": session.get(ModelVersion, version_id).model_id,  # type: ignore[union-attr]
+            "model": "credit-gbm",
+            "stage": "development",
+            "version_id": version_id,
+            "performance": "not computed",
+            "fairness": "not computed",
+            "explanation": "not computed",
+        }
+    ]
+    evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
+    # A laxer policy passes; the newest evidence decides what the overview shows.
+    from core.metrics.fairness import FairnessPolicy
+
+    lax = FairnessPolicy(
+        min_selection_rate_ratio=0.5,
+        max_demographic_parity_difference=0.5,
+        max_equalized_odds_difference=0.5,
+    )
+    (row,) = evidence_overview(session=session)
+    assert (row["performance"], row["fairness"]) == ("pass", "fail")
+    evaluate_version(
+        session=session, actor=None, version_id=version_id, n_boot=0, fairness_policy=lax
+    )
+    (row,) = evidence_overview(session=session)
+    assert row["fairness"] == "pass"

@@ -1,9 +1,11 @@
-"""The dashboard greets the signed-in user and reports the audit chain."""
+"""The dashboard: where the models stand, what fails, and the audit chain verified on request."""
 
 from __future__ import annotations
 
 import pytest
+from sqlmodel import Session
 
+from core.evidence import evaluate_version
 from tests.pages.conftest import texts
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
@@ -14,6 +16,21 @@ def test_dashboard_after_sign_in(signed_in) -> None:  # type: ignore[no-untyped-
     assert not at.exception
     assert "Welcome, **Rita Risk**." in texts(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Audit chain"] == "intact"
     # 9 users added + 1 sign-in, all recorded.
-    assert metrics["Audit events"] == "10"
+    assert metrics["Audit events"] == "10" and metrics["Models"] == "0"
+    at.button(key="verify_chain").click().run()
+    assert at.success[0].value == "The audit chain is intact: 10 events verified."
+
+
+def test_dashboard_shows_failing_evidence(signed_in, demo_models, session: Session) -> None:  # type: ignore[no-untyped-def]
+    evaluate_version(session=session, actor=None, version_id=demo_models["credit-gbm"], n_boot=0)
+    at = signed_in("sme")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Models"] == "3" and metrics["In production"] == "1"
+    assert metrics["Failing evidence"] == "1"
+    table = at.dataframe[0].value.set_index("Model")
+    assert table.loc["credit-gbm", "Fairness"] == "fail"
+    assert table.loc["credit-gbm", "Performance"] == "pass"
+    assert table.loc["credit-logit", "Fairness"] == "not computed"
+    assert "Failing checks: credit-gbm." in at.warning[0].value
