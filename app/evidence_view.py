@@ -763,6 +763,28 @@ def calibration_figure(bins: Sequence[Mapping[str, Any]]) -> go.Figure:
     return fig
 
 
+def roc_figure(curve: Mapping[str, Sequence[float]], auc: float | None) -> go.Figure:
+    """The stored ROC curve with the diagonal of a model that guesses."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1], y=[0, 1], mode="lines", name="guessing", line={"dash": "dot", "color": "grey"}
+        )
+    )
+    name = "ROC" if auc is None else f"ROC (AUC {auc:.3f})"
+    fig.add_trace(go.Scatter(x=list(curve["fpr"]), y=list(curve["tpr"]), mode="lines", name=name))
+    fig.update_layout(
+        xaxis_title="false-positive rate",
+        yaxis_title="true-positive rate",
+        xaxis_range=[0, 1],
+        yaxis_range=[0, 1.02],
+        height=360,
+        margin={"t": 10, "b": 40, "l": 50, "r": 10},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
 def score_distribution_figure(bins: Sequence[Mapping[str, Any]]) -> go.Figure:
     """Rows per calibration bin, drawn over the bin's score range (a coarse histogram)."""
     fig = go.Figure(

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_curve
 from sqlmodel import Session, col, func, select
 
 from core.artifacts import load_artifact
@@ -51,6 +52,7 @@ __all__ = [
     "load_version_model",
     "performance_checks",
     "predictions",
+    "roc_points",
     "store_evidence",
     "verify_evidence",
 ]
@@ -481,6 +483,24 @@ def performance_checks(
     return checks
 
 
+def roc_points(y_true: np.ndarray, score: np.ndarray, most: int = 200) -> dict[str, list[float]]:
+    """The ROC curve (scikit-learn's, with its corner points), thinned to at most ``most`` points
+    evenly spaced along it, so the stored evidence holds the chart without every row."""
+    if len(np.unique(y_true)) < 2:
+        return {"fpr": [], "tpr": [], "threshold": []}
+    fpr, tpr, thresholds = roc_curve(y_true, score, drop_intermediate=True)
+    if len(fpr) > most:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, most).round().astype(int))
+        fpr, tpr, thresholds = fpr[keep], tpr[keep], thresholds[keep]
+    finite = np.where(np.isfinite(thresholds), thresholds, np.nan)
+    return {
+        "fpr": [float(v) for v in fpr],
+        "tpr": [float(v) for v in tpr],
+        # The first threshold is +inf (nothing selected); stored as null.
+        "threshold": [None if np.isnan(v) else float(v) for v in finite],
+    }
+
+
 def _overall_status(checks: Sequence[Mapping[str, Any]]) -> str | None:
     statuses = {c["status"] for c in checks}
     for status in ("fail", "insufficient_data", "pass"):
@@ -586,6 +606,8 @@ def evaluate_version(
     fair_seconds = time.perf_counter() - started
 
     perf_results = performance.to_dict()
+    if "y_score" in data:
+        perf_results["roc_curve"] = roc_points(data["y_true"], data["y_score"])
     perf_results["checks"] = performance_checks(perf_results, performance_policy)
     perf_results["policy"] = performance_policy.to_dict()
     perf_config = {

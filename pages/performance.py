@@ -100,9 +100,17 @@ if (matrix := results["overall"]["confusion_matrix"]) is not None:
         )
 
 if bins := results["overall"]["calibration"]:
-    st.subheader("Calibration")
-    left, right = st.columns(2)
+    st.subheader("Discrimination and calibration")
+    roc = results.get("roc_curve") or {}
+    left, middle, right = st.columns(3)
     with left:
+        st.markdown("**ROC curve**")
+        if roc.get("fpr"):
+            auc = (metrics.get("roc_auc") or {}).get("value")
+            view.show_figure(view.roc_figure(roc, auc), key=f"perf_{evidence.id}_roc")
+        else:
+            st.caption("No ROC curve in this evidence (a single outcome, or computed without it).")
+    with middle:
         st.markdown("**Reliability** by decile of the predicted score")
         view.show_figure(view.calibration_figure(bins), key=f"perf_{evidence.id}_calibration")
     with right:

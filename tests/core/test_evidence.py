@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from fairlearn.metrics import demographic_parity_ratio, equalized_odds_difference
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 from sqlmodel import Session, func, select
 
 from core.demo_data import SENSITIVE, TARGET, DemoFiles
@@ -84,6 +84,14 @@ def test_evaluation_matches_fairlearn_and_scikit_learn(session: Session, version
     assert metrics["brier_score"]["value"] == pytest.approx(
         brier_score_loss(ref["y_true"], ref["score"]), abs=1e-12
     )
+    # The stored ROC curve is scikit-learn's, thinned: its points lie on it, corners included.
+    roc = result.performance.results["roc_curve"]
+    fpr, tpr, _ = roc_curve(ref["y_true"], ref["score"])
+    on_curve = set(zip(fpr.round(12), tpr.round(12), strict=True))
+    stored = list(zip(np.round(roc["fpr"], 12), np.round(roc["tpr"], 12), strict=True))
+    assert set(stored) <= on_curve and 2 < len(stored) <= 200
+    assert stored[0] == (0, 0) and stored[-1] == (1, 1)
+    assert np.all(np.diff(roc["fpr"]) >= 0)
 
 
 def test_the_demo_age_bias_fails_the_four_fifths_rule(session: Session, version_id: int) -> None:

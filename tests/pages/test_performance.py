@@ -89,7 +89,7 @@ def test_metrics_checks_segments_and_the_comparison_with_production(  # type: ig
     assert confusion.loc["approved = 1", "Predicted approved = 1"] == tp
     assert confusion.loc["approved ≠ 1", "Predicted approved = 1"] == fp
     assert tn + fp + fn + tp == new.results["n_rows"]
-    assert len(at.get("plotly_chart")) == 2  # reliability diagram and score distribution
+    assert len(at.get("plotly_chart")) == 3  # ROC curve, reliability diagram, score distribution
 
     regions = _frame_with(at, "Group").set_index("Group")
     stored_regions = {s["group"]: s for s in new.results["segments"] if s["column"] == "region"}
