@@ -58,6 +58,7 @@ __all__ = [
     "explain_decision",
     "explanation_summary",
     "run_explanation_job",
+    "search_rows",
     "submit_explanation",
 ]
 
@@ -408,6 +409,34 @@ def explanation_summary(stored: StoredEvidence) -> dict[str, Any]:
 def _outcome_name(version: ModelVersion) -> str:
     target = version.target.replace("_", " ")
     return f"{target} score" if version.task == "classification" else f"predicted {target}"
+
+
+def search_rows(
+    *, session: Session, version_id: int, text: str, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Rows of the version's evaluation data whose values contain every word of ``text``
+    (case-insensitive), first ``limit`` of them, each with its row number for explain_decision."""
+    version = get_version(session, version_id)
+    frame, _ = load_evaluation_data(session, version)
+    words = text.lower().split()
+    if not words:
+        return []
+    cells = frame.astype(str).apply(lambda column: column.str.lower())
+    joined = cells.apply(" ".join, axis=1)  # one string per row, so words may match any column
+    match = pd.Series(True, index=frame.index)
+    for word in words:
+        match &= joined.str.contains(word, regex=False)
+    positions = np.flatnonzero(match.to_numpy())[:limit]
+    return [
+        {"row": int(i), **{str(k): _plain_cell(v) for k, v in frame.iloc[i].items()}}
+        for i in positions
+    ]
+
+
+def _plain_cell(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and value != value else value
 
 
 def explain_decision(

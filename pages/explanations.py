@@ -1,5 +1,6 @@
 """Explanations: a version's stored SHAP evidence and partial dependence, and one decision."""
 
+import pandas as pd
 import streamlit as st
 
 from app import evidence_view as view
@@ -10,6 +11,7 @@ from core.explanations import (
     DEFAULT_BACKGROUND,
     DEFAULT_ROWS,
     EXPLANATION,
+    search_rows,
     submit_explanation,
 )
 from core.jobs import latest_job, start_background_worker
@@ -133,13 +135,29 @@ def one_decision() -> None:
     st.subheader("One decision")
     version = picked.version
     last = int(version["eval_dataset"]["rows"]) - 1
-    row = st.number_input(
+    left, right = st.columns(2)
+    row = left.number_input(
         f"Row of the evaluation data (0 to {last})",
         min_value=0,
         max_value=last,
         value=0,
         key=f"expl_row_{vid}",
     )
+    text = right.text_input(
+        "Or find rows",
+        key=f"expl_search_{vid}",
+        placeholder="words that must all appear, e.g. 18-25 female north",
+    )
+    if text.strip():
+        found = attempt(lambda s: search_rows(session=s, version_id=vid, text=text)) or []
+        if not found:
+            st.info("No row of the evaluation data contains all of those words.")
+        else:
+            st.dataframe(pd.DataFrame(found), hide_index=True, width="stretch")
+            labels = [f"row {r['row']}" for r in found]
+            row = found[labels.index(st.selectbox("Explain", labels, key=f"expl_found_{vid}"))][
+                "row"
+            ]
     base = ex.decision(version, int(row), None)
     if base is None:
         return

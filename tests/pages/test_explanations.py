@@ -132,6 +132,28 @@ def test_one_decision_shows_three_drivers_and_flags_a_what_if(
     assert warning.value.startswith("Income 10,000,000 is outside the training range")
 
 
+def test_rows_found_by_search_are_the_ones_explained(
+    signed_in, demo_models, demo_files, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    vid = demo_models["credit-gbm"]
+    frame = pd.read_csv(demo_files.eval_csv)
+    at = _open(signed_in("sme"), "credit-gbm")
+    at.text_input(key=f"expl_search_{vid}").input("18-25 female").run()
+    assert not at.exception
+    found = next(d.value for d in at.dataframe if "row" in d.value.columns)
+    expected = frame[(frame["age_band"] == "18-25") & (frame["sex"] == "female")]
+    assert list(found["row"]) == list(expected.index[: len(found)]) and len(found) == 20
+    at.selectbox(key=f"expl_found_{vid}").set_value(f"row {found['row'].iloc[3]}").run()
+    chosen = explain_decision(session=session, version_id=vid, row_index=int(found["row"].iloc[3]))
+    session.commit()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Probability of approved = 1"] == f"{chosen['probability']:.3f}"
+    at.text_input(key=f"expl_search_{vid}").input("nobody-has-this").run()
+    assert any("No row of the evaluation data" in i.value for i in at.info)
+
+
 def test_the_waterfall_runs_from_the_base_value_to_the_model_output() -> None:
     contributions = [
         {"feature": f"x{i}", "value": float(i), "contribution": 0.1 * (12 - i)} for i in range(12)
