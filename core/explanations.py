@@ -185,22 +185,11 @@ def _within(progress: Progress | None, start: float, end: float) -> Progress | N
     return lambda fraction, message: progress(start + (end - start) * fraction, message)
 
 
-def _float_integers(frame: pd.DataFrame) -> pd.DataFrame:
-    # scikit-learn's partial_dependence refuses integer columns (its grid would be rounded).
-    ints = [
-        c
-        for c in frame.columns
-        if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-    ]
-    return frame.astype({c: float for c in ints}) if ints else frame
-
-
 def _partial_dependence(
     data: _Inputs, features: tuple[str, ...], seed: int, progress: Progress | None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Curves for each feature; a feature whose curve fails gets a note, not a refusal."""
-    X = _float_integers(data.X)
-    X_train = None if data.X_train is None else _float_integers(data.X_train)
+    X, X_train = data.X, data.X_train
     curves, notes = [], []
     for i, feature in enumerate(features):
         if progress is not None:

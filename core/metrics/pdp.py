@@ -85,6 +85,15 @@ def _response(model: Any) -> tuple[str, str, str, Any]:
     return "decision_function", RAW, label, positive
 
 
+def _float_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    ints = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    return frame.astype({c: float for c in ints}) if ints else frame
+
+
 def partial_dependence_curves(
     *,
     model: Any,
@@ -140,6 +149,10 @@ def partial_dependence_curves(
         other_name="the training data X_train",
         problems=problems,
     )
+    # scikit-learn's partial_dependence refuses integer columns (its grid would be rounded);
+    # as floats they take the same values, and the curve can pass between them.
+    X = _float_integers(X)
+    X_train = None if X_train is None else _float_integers(X_train)
     sample = X
     if len(X) > max_rows:
         positions = _rng(seed, _SAMPLE).choice(len(X), size=max_rows, replace=False)

@@ -434,6 +434,27 @@ def test_partial_dependence_equals_sklearn(models: dict[str, Any], data: Any) ->
     json.dumps([c.to_dict() for c in curves], allow_nan=False)
 
 
+def test_partial_dependence_of_an_integer_column(data: Any) -> None:
+    X_train, y_train, _, _ = data
+    X_int = X_train[NUMERIC].assign(age=np.arange(len(X_train)) % 60 + 18)
+    numeric = list(X_int.columns)
+    model = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X_int[numeric], y_train)
+    (curve,) = partial_dependence_curves(model=model, X=X_int[numeric], features=["age"])
+    as_float = X_int[numeric].astype({"age": float})
+    reference = partial_dependence(
+        model,
+        as_float,
+        ["age"],
+        kind="average",
+        method="brute",
+        response_method="predict_proba",
+        grid_resolution=20,
+    )
+    np.testing.assert_allclose(curve.grid, reference["grid_values"][0])
+    np.testing.assert_allclose(curve.average, reference["average"][0], atol=1e-12)
+    assert curve.operating_range.minimum == 18 and curve.operating_range.maximum == 77
+
+
 def test_partial_dependence_marks_grid_outside_training_range(
     models: dict[str, Any], data: Any
 ) -> None:
