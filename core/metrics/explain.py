@@ -613,6 +613,15 @@ def _is_int(value: Any, minimum: int) -> bool:
     )
 
 
+def _whole_numbers(**limits: tuple[Any, int]) -> list[tuple[str, Any, bool, str]]:
+    """Checks for _check_parameters that each ``name=(value, minimum)`` is a whole number at
+    least ``minimum``."""
+    return [
+        (name, value, _is_int(value, minimum), f"an integer >= {minimum}")
+        for name, (value, minimum) in limits.items()
+    ]
+
+
 # --- Operating range ---------------------------------------------------------------------------
 
 
@@ -1449,11 +1458,11 @@ def compute_shap_values(
     with ``seed`` for the linear and permutation explainers; TreeSHAP does not use it.
     """
     problems = _check_parameters(
-        [
-            ("background_size", background_size, _is_int(background_size, 1), "an integer >= 1"),
-            ("seed", seed, _is_int(seed, 0), "an integer >= 0"),
-            ("max_evals", max_evals, _is_int(max_evals, 3), "an integer >= 3"),
-        ]
+        _whole_numbers(
+            background_size=(background_size, 1),
+            seed=(seed, 0),
+            max_evals=(max_evals, 3),
+        )
     )
     X, given_pool, notes = _prepare(
         model=model,
@@ -1608,17 +1617,17 @@ def explain_model(
     """
     _report(progress, 0.0, "Checking inputs")
     problems = _check_parameters(
-        [
-            ("max_rows", max_rows, _is_int(max_rows, 1), "an integer >= 1"),
-            ("background_size", background_size, _is_int(background_size, 1), "an integer >= 1"),
-            ("seed", seed, _is_int(seed, 0), "an integer >= 0"),
-            ("top_k", top_k, _is_int(top_k, 1), "an integer >= 1"),
-            ("n_boot", n_boot, _is_int(n_boot, 0), "an integer >= 0"),
-            ("max_points", max_points, _is_int(max_points, 1), "an integer >= 1"),
-            ("stability_rows", stability_rows, _is_int(stability_rows, 2), "an integer >= 2"),
-            ("rank_tolerance", rank_tolerance, _is_int(rank_tolerance, 0), "an integer >= 0"),
-            ("max_evals", max_evals, _is_int(max_evals, 3), "an integer >= 3"),
-        ]
+        _whole_numbers(
+            max_rows=(max_rows, 1),
+            background_size=(background_size, 1),
+            seed=(seed, 0),
+            top_k=(top_k, 1),
+            n_boot=(n_boot, 0),
+            max_points=(max_points, 1),
+            stability_rows=(stability_rows, 2),
+            rank_tolerance=(rank_tolerance, 0),
+            max_evals=(max_evals, 3),
+        )
     )
     labels = None
     if y is not None:
@@ -1831,11 +1840,11 @@ def explain_row(
     values are checked, not whether the combination of values was seen in training.
     """
     problems = _check_parameters(
-        [
-            ("background_size", background_size, _is_int(background_size, 1), "an integer >= 1"),
-            ("seed", seed, _is_int(seed, 0), "an integer >= 0"),
-            ("max_evals", max_evals, _is_int(max_evals, 3), "an integer >= 3"),
-        ]
+        _whole_numbers(
+            background_size=(background_size, 1),
+            seed=(seed, 0),
+            max_evals=(max_evals, 3),
+        )
     )
     X_background, X_train, _ = _prepare(
         model=model,

@@ -26,12 +26,12 @@ from core.metrics.explain import (
     OperatingRange,
     _cell,
     _check_parameters,
-    _is_int,
     _is_numeric,
     _plain,
     _prepare,
     _rng,
     _ToDict,
+    _whole_numbers,
     operating_range,
 )
 
@@ -127,12 +127,12 @@ def partial_dependence_curves(
         probability for classifiers with ``predict_proba``, else the raw output).
     """
     problems = _check_parameters(
-        [
-            ("grid_resolution", grid_resolution, _is_int(grid_resolution, 2), "an integer >= 2"),
-            ("ice_rows", ice_rows, _is_int(ice_rows, 0), "an integer >= 0"),
-            ("max_rows", max_rows, _is_int(max_rows, 1), "an integer >= 1"),
-            ("seed", seed, _is_int(seed, 0), "an integer >= 0"),
-        ]
+        _whole_numbers(
+            grid_resolution=(grid_resolution, 2),
+            ice_rows=(ice_rows, 0),
+            max_rows=(max_rows, 1),
+            seed=(seed, 0),
+        )
     )
     features = [str(f) for f in ([features] if isinstance(features, str) else features)]
     if not features:
