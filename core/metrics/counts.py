@@ -38,6 +38,8 @@ __all__ = [
     "encode_groups",
     "encode_numeric",
     "group_table",
+    "is_whole",
+    "plain_label",
     "rates_from_counts",
     "sum_cells",
 ]
@@ -443,3 +445,15 @@ def rates_from_counts(counts: np.ndarray, *, axis: int = -1) -> dict[str, np.nda
             "precision": tp / selected,
             "f1": 2 * tp / (2 * tp + fp + fn),
         }
+
+
+def plain_label(value: Any) -> Any:
+    """A label as plain JSON-able Python (numpy scalars unwrapped, other objects as text)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
+def is_whole(value: Any) -> bool:
+    """True for an integer (Python or numpy), False for anything else, booleans included."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)

@@ -49,6 +49,8 @@ from core.metrics.counts import (
     encode_groups,
     encode_numeric,
     group_table,
+    is_whole,
+    plain_label,
     rates_from_counts,
     sum_cells,
 )
@@ -529,7 +531,7 @@ def compute_fairness(
     return FairnessResult(
         task=task,
         n_rows=n_rows,
-        positive_label=_plain(positive_label),
+        positive_label=plain_label(positive_label),
         n_boot=n_boot,
         seed=seed,
         ci=float(ci),
@@ -538,12 +540,6 @@ def compute_fairness(
         features=tuple(features),
         notes=tuple(notes),
     )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
 def _label_problems(
@@ -565,18 +561,14 @@ def _row_counts(totals: np.ndarray) -> np.ndarray:
     return totals.sum(axis=1)
 
 
-def _is_whole(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
 def _check_options(
     *, task: str, n_boot: Any, seed: Any, ci: Any, policy: FairnessPolicy, problems: list[str]
 ) -> None:
     if task not in ("classification", "regression"):
         problems.append(UNKNOWN_TASK.format(task=task))
-    if not _is_whole(n_boot) or n_boot < 0:
+    if not is_whole(n_boot) or n_boot < 0:
         problems.append(BAD_N_BOOT.format(value=n_boot))
-    if not _is_whole(seed) or seed < 0:
+    if not is_whole(seed) or seed < 0:
         problems.append(BAD_SEED.format(value=seed))
     if not isinstance(ci, float | int) or not 0 < ci < 1:
         problems.append(BAD_CI.format(value=ci))
@@ -600,7 +592,7 @@ def _check_options(
                     field=field, value=value, expected="pass a difference between 0 and 1"
                 )
             )
-    if not _is_whole(policy.min_group_size) or policy.min_group_size < 1:
+    if not is_whole(policy.min_group_size) or policy.min_group_size < 1:
         problems.append(
             BAD_POLICY.format(
                 field="min_group_size",

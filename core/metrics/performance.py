@@ -39,6 +39,8 @@ from core.metrics.counts import (
     encode_binary,
     encode_groups,
     encode_numeric,
+    is_whole,
+    plain_label,
     rates_from_counts,
 )
 
@@ -358,7 +360,7 @@ def compute_performance(
         task=task,
         n_rows=n_rows,
         threshold=used_threshold,
-        positive_label=_plain(positive_label),
+        positive_label=plain_label(positive_label),
         n_boot=n_boot,
         seed=seed,
         ci=float(ci),
@@ -366,16 +368,6 @@ def compute_performance(
         segments=tuple(segment_results),
         notes=tuple(notes),
     )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
-
-
-def _is_whole(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _check_options(
@@ -390,15 +382,15 @@ def _check_options(
 ) -> None:
     if task not in ("classification", "regression"):
         problems.append(UNKNOWN_TASK.format(task=task))
-    if not _is_whole(n_boot) or n_boot < 0:
+    if not is_whole(n_boot) or n_boot < 0:
         problems.append(BAD_N_BOOT.format(value=n_boot))
-    if not _is_whole(seed) or seed < 0:
+    if not is_whole(seed) or seed < 0:
         problems.append(BAD_SEED.format(value=seed))
     if not isinstance(ci, float | int) or not 0 < ci < 1:
         problems.append(BAD_CI.format(value=ci))
     if not isinstance(threshold, float | int | np.number) or not np.isfinite(threshold):
         problems.append(BAD_THRESHOLD.format(value=threshold))
-    if not _is_whole(n_bins) or n_bins < 2:
+    if not is_whole(n_bins) or n_bins < 2:
         problems.append(BAD_N_BINS.format(value=n_bins))
 
 
