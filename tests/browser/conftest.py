@@ -70,7 +70,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def browser_page(server: str) -> Iterator[object]:
     """A fresh Chromium context and page."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A busy CI machine may take longer than Playwright's 5 s default to rerun a page.
+    expect.set_options(timeout=20_000)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
