@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +86,23 @@ def browser_page(server: str) -> Iterator[object]:
         finally:
             context.close()
             browser.close()
+
+
+def sign_in(page: Any, username: str) -> None:
+    """Fill and submit the sign-in form."""
+    from core.demo import DEMO_PASSWORD
+
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def session_cookie(page: Any) -> dict[str, Any]:
+    """The session cookie, once the page has swapped its one-time ticket for it (in the
+    background, after the signed-in page shows: a page load before then starts signed out)."""
+    for _ in range(100):
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        if "gatehouse_session" in cookies:
+            return cookies["gatehouse_session"]
+        page.wait_for_timeout(100)
+    raise AssertionError("the session cookie never arrived")

@@ -7,9 +7,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_sign_in_flow import _sign_in
+from tests.browser.conftest import session_cookie, sign_in
 
 pytestmark = pytest.mark.browser
+
+
+def _signed_in(page: Page, server: str, username: str, display: str) -> None:
+    page.goto(server)
+    sign_in(page, username)
+    expect(page.get_by_text(f"Welcome, {display}")).to_be_visible()
+    session_cookie(page)  # pages opened by URL from here on are signed in
 
 
 def _choose(page: Page, label: str, option: str) -> None:
@@ -19,9 +26,7 @@ def _choose(page: Page, label: str, option: str) -> None:
 
 def test_sme_sees_the_failed_four_fifths_check(server: str, browser_page: Page) -> None:
     page = browser_page
-    page.goto(server)
-    _sign_in(page, "sam")
-    expect(page.get_by_text("Welcome, Sam")).to_be_visible()
+    _signed_in(page, server, "sam", "Sam")
     page.goto(f"{server}/fairness")
     _choose(page, "Model", "credit-gbm")
     expect(
@@ -38,9 +43,7 @@ def test_validator_runs_an_explanation_job_in_the_background(
     server: str, browser_page: Page
 ) -> None:
     page = browser_page
-    page.goto(server)
-    _sign_in(page, "victor")
-    expect(page.get_by_text("Welcome, Victor")).to_be_visible()
+    _signed_in(page, server, "victor", "Victor")
     page.goto(f"{server}/explanations")
     _choose(page, "Model", "credit-logit")
     expect(page.get_by_text("Additivity holds")).to_be_visible()  # the demo's stored evidence

@@ -7,15 +7,9 @@ import urllib.request
 import pytest
 from playwright.sync_api import Page, expect
 
-from core.demo import DEMO_PASSWORD
+from tests.browser.conftest import session_cookie, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Page, username: str) -> None:
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_refused_before_login_then_sign_in_survives_reload(server: str, browser_page: Page) -> None:
@@ -28,15 +22,10 @@ def test_refused_before_login_then_sign_in_survives_reload(server: str, browser_
     expect(page.get_by_text("Ada Admin")).to_have_count(0)
 
     page.goto(server)
-    _sign_in(page, "ada")
+    sign_in(page, "ada")
     expect(page.get_by_text("Welcome, Ada Admin")).to_be_visible()
     # The browser holds the session only as an HttpOnly cookie.
-    for _ in range(50):
-        cookies = {c["name"]: c for c in page.context.cookies()}
-        if "gatehouse_session" in cookies:
-            break
-        page.wait_for_timeout(100)
-    assert cookies["gatehouse_session"]["httpOnly"] is True
+    assert session_cookie(page)["httpOnly"] is True
     assert "gatehouse_session" not in page.evaluate("document.cookie")
 
     page.reload()
