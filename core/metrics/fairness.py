@@ -781,6 +781,20 @@ def _replicate_rates(draws: np.ndarray) -> dict[str, np.ndarray]:
     return rates_from_counts(cells, axis=0)
 
 
+def _excluded_groups(
+    labels: Sequence[str], sizes: np.ndarray, eligible: np.ndarray, policy: FairnessPolicy
+) -> tuple[ExcludedGroup, ...]:
+    """The groups below the policy's minimum size, each with the reason it is left out."""
+    return tuple(
+        ExcludedGroup(
+            group=labels[g],
+            count=int(sizes[g]),
+            reason=SMALL_GROUP_REASON.format(count=int(sizes[g]), minimum=policy.min_group_size),
+        )
+        for g in np.flatnonzero(~eligible)
+    )
+
+
 def _classification_feature(
     *,
     name: str,
@@ -840,14 +854,7 @@ def _classification_feature(
     )
     between = {key: table[_BETWEEN + key][0] for key in CLASSIFICATION_BETWEEN}
 
-    excluded = tuple(
-        ExcludedGroup(
-            group=labels[g],
-            count=int(sizes[g]),
-            reason=SMALL_GROUP_REASON.format(count=int(sizes[g]), minimum=policy.min_group_size),
-        )
-        for g in np.flatnonzero(~eligible)
-    )
+    excluded = _excluded_groups(labels, sizes, eligible, policy)
     notes = [
         UNDEFINED_NOTE.format(
             feature=name,
@@ -1221,14 +1228,7 @@ def _regression_feature(
         for g, label in enumerate(labels)
     )
     between = {key: table[_BETWEEN + key][0] for key in REGRESSION_BETWEEN}
-    excluded = tuple(
-        ExcludedGroup(
-            group=labels[g],
-            count=int(sizes[g]),
-            reason=SMALL_GROUP_REASON.format(count=int(sizes[g]), minimum=policy.min_group_size),
-        )
-        for g in np.flatnonzero(~eligible)
-    )
+    excluded = _excluded_groups(labels, sizes, eligible, policy)
     return FeatureResult(
         name=name,
         columns=columns,
