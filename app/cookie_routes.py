@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.auth import COOKIE_NAME, end_session, exchange_ticket
 from core.config import get_settings
 from core.db import current_revision, session_scope
+from core.services.auth import COOKIE_NAME, end_session, exchange_ticket
 
 SESSION_PATH = "/gatehouse/session"
 LOGOUT_PATH = "/gatehouse/logout"

@@ -24,7 +24,8 @@ from sqlmodel import Session
 from app import session as user_session
 from app.session import CurrentUser
 from app.ui import attempt
-from core.evidence import (
+from core.metrics.fairness import CLASSIFICATION_BETWEEN, REGRESSION_BETWEEN, UNDEFINED_BECAUSE
+from core.services.evidence import (
     EVIDENCE_ROLES,
     Evaluation,
     StoredEvidence,
@@ -32,8 +33,7 @@ from core.evidence import (
     evidence_for_version,
     get_evidence,
 )
-from core.inventory import get_model, list_versions, model_choices, version_summary
-from core.metrics.fairness import CLASSIFICATION_BETWEEN, REGRESSION_BETWEEN, UNDEFINED_BECAUSE
+from core.services.inventory import get_model, list_versions, model_choices, version_summary
 
 UNDEFINED = "undefined"
 STATUS_WORDS = {"pass": "pass", "fail": "fail", "insufficient_data": "insufficient data"}

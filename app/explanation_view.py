@@ -1,6 +1,6 @@
 """Showing stored explanation evidence: plotly charts and tables from the stored results.
 
-Every chart is built from the evidence as stored (``core.explanations.compute_explanation``)
+Every chart is built from the evidence as stored (``core.services.explanations.compute_explanation``)
 and names the output space its numbers are in (log-odds, probability or raw model output), so
 nobody reads a log-odds contribution as a change of probability.
 """
@@ -20,9 +20,9 @@ from app.evidence_view import escape_markdown, show_figure
 from app.ui import attempt, show_problems
 from core.db import session_scope
 from core.errors import GatehouseError
-from core.evidence import StoredEvidence
-from core.explanations import EXPLANATION, explain_decision
-from core.jobs import latest_job, start_background_worker
+from core.services.evidence import StoredEvidence
+from core.services.explanations import EXPLANATION, explain_decision
+from core.services.jobs import latest_job, start_background_worker
 from core.tables import Job
 
 SPACE_NAMES = {"log_odds": "log-odds", "probability": "probability", "raw": "raw model output"}

@@ -11,7 +11,7 @@ from app.navigation import NAVIGATION, PAGES_DIR
 from app.ui import show_problems
 from core.db import check_schema
 from core.errors import GatehouseError
-from core.jobs import start_background_worker
+from core.services.jobs import start_background_worker
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 

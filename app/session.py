@@ -10,8 +10,10 @@ from sqlmodel import Session, select
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from app.cookie_routes import LOGOUT_PATH, SESSION_PATH
-from core.audit import append_event
-from core.auth import (
+from core.db import session_scope
+from core.errors import AuthenticationFailed
+from core.services.audit import append_event
+from core.services.auth import (
     COOKIE_NAME,
     authenticate,
     end_session,
@@ -19,8 +21,6 @@ from core.auth import (
     roles_of,
     start_session,
 )
-from core.db import session_scope
-from core.errors import AuthenticationFailed
 from core.tables import User
 
 SESSION_ID = "gatehouse.session_id"

@@ -5,8 +5,8 @@ import streamlit as st
 
 from app import session as user_session
 from app.ui import attempt
-from core.auth import ROLES
-from core.users import (
+from core.services.auth import ROLES
+from core.services.users import (
     add_user,
     deactivate_user,
     list_users,

@@ -6,8 +6,8 @@ from sqlmodel import func, select
 
 from app import session as user_session
 from app.ui import attempt
-from core.audit import verify_chain
-from core.evidence import evidence_overview
+from core.services.audit import verify_chain
+from core.services.evidence import evidence_overview
 from core.tables import AuditEvent, Job
 
 user = user_session.signed_in_user()

@@ -7,14 +7,14 @@ from app import evidence_view as view
 from app import explanation_view as ex
 from app import session as user_session
 from app.ui import attempt
-from core.explanations import (
+from core.services.explanations import (
     DEFAULT_BACKGROUND,
     DEFAULT_ROWS,
     EXPLANATION,
     search_rows,
     submit_explanation,
 )
-from core.jobs import latest_job, start_background_worker
+from core.services.jobs import latest_job, start_background_worker
 
 user = user_session.signed_in_user()
 st.title("Explanations")

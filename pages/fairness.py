@@ -5,7 +5,7 @@ import streamlit as st
 from app import evidence_view as view
 from app import session as user_session
 from app.ui import attempt
-from core.evidence import latest_evidence
+from core.services.evidence import latest_evidence
 
 MOST_FAVOURED = "most-favoured group (default)"
 

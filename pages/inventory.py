@@ -8,7 +8,12 @@ import streamlit as st
 from app import session as user_session
 from app.ui import attempt
 from core.db import session_scope
-from core.inventory import InventoryFilter, export_inventory_csv, inventory_facets, query_inventory
+from core.services.inventory import (
+    InventoryFilter,
+    export_inventory_csv,
+    inventory_facets,
+    query_inventory,
+)
 
 user = user_session.signed_in_user()
 st.title("Inventory")

@@ -6,8 +6,8 @@ import streamlit as st
 from app import session as user_session
 from app.navigation import PAGES_DIR, page_path
 from app.ui import attempt
-from core.evidence import evidence_for_version
-from core.inventory import (
+from core.services.evidence import evidence_for_version
+from core.services.inventory import (
     CARD_FIELDS,
     card_history,
     compare_versions,

@@ -5,8 +5,8 @@ import streamlit as st
 from app import evidence_view as view
 from app import session as user_session
 from app.ui import attempt
-from core.evidence import latest_evidence
 from core.metrics.performance import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from core.services.evidence import latest_evidence
 
 user = user_session.signed_in_user()
 st.title("Performance")

@@ -9,7 +9,7 @@ import streamlit as st
 from app import session as user_session
 from app.navigation import page_path
 from app.ui import attempt
-from core.inventory import register_version
+from core.services.inventory import register_version
 
 user = user_session.signed_in_user()
 st.title("Register a model version")

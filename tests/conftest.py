@@ -14,10 +14,10 @@ from sqlmodel import Session
 
 from core.config import reset_settings
 from core.db import dispose_engines, get_engine, migrate
-from core.demo_data import DemoFiles, write_demo_files
+from core.demo.data import DemoFiles, write_demo_files
 
 POSTGRES_URL = os.environ.get("GATEHOUSE_TEST_POSTGRES_URL")
-# No worker thread in the test process: tests run jobs themselves (core.jobs.run_job), so what
+# No worker thread in the test process: tests run jobs themselves (core.services.jobs.run_job), so what
 # a test sees never depends on a thread's timing. The browser tests' server runs one.
 os.environ["GATEHOUSE_APP_WORKER"] = "0"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

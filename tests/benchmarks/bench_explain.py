@@ -162,14 +162,14 @@ def stored_evidence_benchmark() -> None:
     from core.config import reset_settings
 
     reset_settings()
-    from core.audit import canonical_json
     from core.db import migrate, session_scope
-    from core.demo import DEMO_PASSWORD
-    from core.demo_data import SENSITIVE, TARGET, write_demo_files
-    from core.evidence import latest_evidence
-    from core.explanations import compute_explanation
-    from core.inventory import register_version
-    from core.users import add_user
+    from core.demo.data import SENSITIVE, TARGET, write_demo_files
+    from core.demo.seed import DEMO_PASSWORD
+    from core.services.audit import canonical_json
+    from core.services.evidence import latest_evidence
+    from core.services.explanations import compute_explanation
+    from core.services.inventory import register_version
+    from core.services.users import add_user
 
     migrate()
     files = write_demo_files(folder / "demo")

@@ -27,10 +27,10 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from core.auth import hash_password
 from core.config import reset_settings
 from core.db import get_engine, migrate
-from core.inventory import InventoryFilter, query_inventory
+from core.services.auth import hash_password
+from core.services.inventory import InventoryFilter, query_inventory
 from core.tables import (
     OPEN_END,
     AuditEvent,
@@ -235,7 +235,7 @@ def render(url: str, label: str) -> None:
     from streamlit.testing.v1 import AppTest
 
     from app.session import SESSION_ID
-    from core.auth import start_session
+    from core.services.auth import start_session
 
     os.environ["GATEHOUSE_DATABASE_URL"] = url
     reset_settings()

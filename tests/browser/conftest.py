@@ -90,7 +90,7 @@ def browser_page(server: str) -> Iterator[object]:
 
 def sign_in(page: Any, username: str) -> None:
     """Fill and submit the sign-in form."""
-    from core.demo import DEMO_PASSWORD
+    from core.demo.seed import DEMO_PASSWORD
 
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)

@@ -37,7 +37,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from core.artifacts import (
+from core.errors import GatehouseError
+from core.files.artifacts import (
     EMPTY_FILE,
     NOT_A_FILE,
     NOT_SKOPS_DESPITE_EXTENSION,
@@ -53,7 +54,6 @@ from core.artifacts import (
     load_artifact,
     load_skops,
 )
-from core.errors import GatehouseError
 
 FUNCTION_TRANSFORMER = "sklearn.preprocessing._function_transformer.FunctionTransformer"
 

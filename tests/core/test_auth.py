@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from core.audit import verify_chain
-from core.auth import (
+from core.errors import AccountLocked, AuthenticationFailed, InputProblems, PermissionDenied
+from core.services.audit import verify_chain
+from core.services.auth import (
     authenticate,
     end_session,
     exchange_ticket,
@@ -19,9 +20,8 @@ from core.auth import (
     start_session,
     verify_password,
 )
-from core.errors import AccountLocked, AuthenticationFailed, InputProblems, PermissionDenied
+from core.services.users import add_user, deactivate_user, list_users, set_roles, unlock_user
 from core.tables import AuditEvent, User, UserSession, utcnow
-from core.users import add_user, deactivate_user, list_users, set_roles, unlock_user
 
 PASSWORD = "correct horse battery"
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import main
-from core.demo_data import SENSITIVE, TARGET, DemoFiles, write_demo_files
+from core.demo.data import SENSITIVE, TARGET, DemoFiles, write_demo_files
 
 PASSWORD = "a long enough password"
 

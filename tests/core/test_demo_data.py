@@ -15,8 +15,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from core.artifacts import load_artifact
-from core.demo_data import (
+from core.demo.data import (
     AGE_BANDS,
     EMPLOYMENT,
     FEATURES,
@@ -31,6 +30,7 @@ from core.demo_data import (
     train_demo_models,
     write_demo_files,
 )
+from core.files.artifacts import load_artifact
 
 SEED = 20261123
 N_ROWS = 8_000  # enough for the models to learn the bias, small enough to train in seconds

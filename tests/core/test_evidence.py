@@ -13,18 +13,18 @@ from fairlearn.metrics import demographic_parity_ratio, equalized_odds_differenc
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 from sqlmodel import Session, func, select
 
-from core.demo_data import SENSITIVE, TARGET, DemoFiles
+from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.errors import InputProblems, NotFound, PermissionDenied
-from core.evidence import (
+from core.services.evidence import (
     evaluate_version,
     latest_evidence,
     load_evaluation_data,
     load_version_model,
     verify_evidence,
 )
-from core.inventory import register_version
+from core.services.inventory import register_version
+from core.services.users import add_user
 from core.tables import AuditEvent, Evidence, ModelVersion
-from core.users import add_user
 
 N_BOOT = 200
 
@@ -156,7 +156,7 @@ def test_a_reference_group_and_segments_are_recorded(session: Session, version_i
 
 
 def test_who_may_compute(session: Session, version_id: int) -> None:
-    from core.users import get_user
+    from core.services.users import get_user
 
     with pytest.raises(PermissionDenied, match="compute evidence"):
         evaluate_version(
@@ -208,7 +208,7 @@ def test_a_changed_artifact_is_refused(session: Session, version_id: int) -> Non
 def test_overview_gives_the_newest_status_of_each_current_version(
     session: Session, version_id: int
 ) -> None:
-    from core.evidence import evidence_overview
+    from core.services.evidence import evidence_overview
 
     assert evidence_overview(session=session) == [
         {

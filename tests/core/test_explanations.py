@@ -16,19 +16,19 @@ from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingCla
 from sqlmodel import Session, func, select
 
 from core.cli import main
-from core.demo_data import FEATURES, NUMERIC_FEATURES, SENSITIVE, TARGET, DemoFiles
+from core.demo.data import FEATURES, NUMERIC_FEATURES, SENSITIVE, TARGET, DemoFiles
 from core.errors import InputProblems, NotFound, PermissionDenied
-from core.evidence import load_evaluation_data, load_version_model
-from core.explanations import (
+from core.metrics.explain import ADDITIVITY_TOLERANCE
+from core.services.evidence import load_evaluation_data, load_version_model
+from core.services.explanations import (
     compute_explanation,
     explain_decision,
     submit_explanation,
 )
-from core.inventory import register_version
-from core.jobs import run_job
-from core.metrics.explain import ADDITIVITY_TOLERANCE
+from core.services.inventory import register_version
+from core.services.jobs import run_job
+from core.services.users import add_user, get_user
 from core.tables import AuditEvent, Evidence, Job, ModelVersion
-from core.users import add_user, get_user
 
 ROWS = 300
 

@@ -15,10 +15,10 @@ import skops.io
 from sklearn.linear_model import LogisticRegression
 from sqlmodel import Session, func, select
 
-from core.auth import roles_of
-from core.demo_data import FEATURES, SENSITIVE, TARGET, make_credit_applications, train_demo_models
+from core.demo.data import FEATURES, SENSITIVE, TARGET, make_credit_applications, train_demo_models
 from core.errors import InputProblems, PermissionDenied
-from core.inventory import (
+from core.services.auth import roles_of
+from core.services.inventory import (
     InventoryFilter,
     card_as_of,
     card_history,
@@ -29,8 +29,8 @@ from core.inventory import (
     register_version,
     versions_as_of,
 )
+from core.services.users import add_user
 from core.tables import AuditEvent, Dataset, ModelEntry, ModelVersion, StageChange, User, utcnow
-from core.users import add_user
 
 PASSWORD = "a long enough password"
 

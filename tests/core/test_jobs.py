@@ -9,12 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from core.demo_data import SENSITIVE, TARGET, DemoFiles
+from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.errors import GatehouseError, PermissionDenied
-from core.inventory import register_version
-from core.jobs import MAX_ATTEMPTS, _claim, requeue_stale_jobs, submit_job
+from core.services.inventory import register_version
+from core.services.jobs import MAX_ATTEMPTS, _claim, requeue_stale_jobs, submit_job
+from core.services.users import add_user, get_user
 from core.tables import AuditEvent, Job, utcnow
-from core.users import add_user, get_user
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_a_running_job_shows_its_progress_then_its_evidence(
     session: Session, version_id: int
 ) -> None:
     from core.db import session_scope
-    from core.jobs import get_job, run_job
+    from core.services.jobs import get_job, run_job
 
     vic = get_user(session=session, username="vic")
     job = submit_job(

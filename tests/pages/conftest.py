@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core.demo import DEMO_PASSWORD, DEMO_USERS
-from core.demo_data import SENSITIVE, TARGET, DemoFiles
-from core.inventory import promote_version, register_version
-from core.users import add_user, get_user
+from core.demo.data import SENSITIVE, TARGET, DemoFiles
+from core.demo.seed import DEMO_PASSWORD, DEMO_USERS
+from core.services.inventory import promote_version, register_version
+from core.services.users import add_user, get_user
 
 ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 

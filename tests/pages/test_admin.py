@@ -47,7 +47,7 @@ def test_auditor_sees_the_list_but_no_forms(signed_in) -> None:  # type: ignore[
 
 
 def test_the_users_page_is_not_in_an_smes_navigation(signed_in) -> None:  # type: ignore[no-untyped-def]
-    # The menu hides it; core.users refuses the calls anyway (tests/core/test_auth.py).
+    # The menu hides it; core.services.users refuses the calls anyway (tests/core/test_auth.py).
     at = signed_in("sme")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(ADMIN_PAGE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from core.evidence import evaluate_version
+from core.services.evidence import evaluate_version
 from tests.pages.conftest import texts
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both

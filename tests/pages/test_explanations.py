@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import Session, select
 
 from app.explanation_view import waterfall_figure
-from core.explanations import compute_explanation, explain_decision
-from core.jobs import run_job
+from core.services.explanations import compute_explanation, explain_decision
+from core.services.jobs import run_job
+from core.services.users import get_user
 from core.tables import Evidence, Job, ModelVersion
-from core.users import get_user
 from tests.pages.conftest import texts
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both

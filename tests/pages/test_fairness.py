@@ -8,8 +8,13 @@ import pytest
 from sqlmodel import Session
 
 from app.evidence_view import INTERVAL_COLUMN, escape_markdown, format_estimate
-from core.evidence import StoredEvidence, evaluate_version, evidence_for_version, latest_evidence
-from core.users import get_user
+from core.services.evidence import (
+    StoredEvidence,
+    evaluate_version,
+    evidence_for_version,
+    latest_evidence,
+)
+from core.services.users import get_user
 from tests.pages.conftest import texts
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from core.inventory import card_history, current_card
+from core.services.inventory import card_history, current_card
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
 
@@ -56,8 +56,8 @@ def test_evidence_tab_lists_stored_evidence_and_comparison_shows_metrics(
     demo_files,
     session: Session,  # type: ignore[no-untyped-def]
 ) -> None:
-    from core.evidence import evaluate_version
-    from core.inventory import register_version
+    from core.services.evidence import evaluate_version
+    from core.services.inventory import register_version
 
     first = evaluate_version(
         session=session, actor=None, version_id=demo_models["credit-logit"], n_boot=0

@@ -8,10 +8,15 @@ import pytest
 from sqlmodel import Session
 
 from app.evidence_view import INTERVAL_COLUMN, format_estimate
-from core.demo_data import SENSITIVE, TARGET, DemoFiles
-from core.evidence import StoredEvidence, evaluate_version, evidence_for_version, latest_evidence
-from core.inventory import register_version
-from core.users import get_user
+from core.demo.data import SENSITIVE, TARGET, DemoFiles
+from core.services.evidence import (
+    StoredEvidence,
+    evaluate_version,
+    evidence_for_version,
+    latest_evidence,
+)
+from core.services.inventory import register_version
+from core.services.users import get_user
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from core.demo_data import DemoFiles
+from core.demo.data import DemoFiles
 from core.tables import ModelEntry, ModelVersion
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both

@@ -258,7 +258,7 @@ def split_train_eval(
 
 def _preprocessor() -> ColumnTransformer:
     # Numeric columns are scaled even for trees (harmless there): a "passthrough" would be
-    # stored as a FunctionTransformer, which core.artifacts does not trust.
+    # stored as a FunctionTransformer, which core.files.artifacts does not trust.
     return ColumnTransformer(
         [
             (

@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from core.audit import append_event
-from core.auth import Role, check_roles, hash_password, require_role, roles_of
 from core.errors import InputProblems, NotFound
+from core.services.audit import append_event
+from core.services.auth import Role, check_roles, hash_password, require_role, roles_of
 from core.tables import User, UserRole, utcnow
 
 __all__ = [

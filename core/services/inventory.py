@@ -19,13 +19,13 @@ import yaml
 from sklearn.base import is_classifier
 from sqlmodel import Session, col, func, select
 
-from core.artifacts import load_artifact
-from core.audit import append_event
-from core.auth import Role, require_role
-from core.datasets import LoadedData, read_data
-from core.environment import environment
 from core.errors import GatehouseError, InputProblems, NotFound
-from core.storage import sha256_file, store_file
+from core.files.artifacts import load_artifact
+from core.files.datasets import LoadedData, read_data
+from core.files.store import sha256_file, store_file
+from core.services.audit import append_event
+from core.services.auth import Role, require_role
+from core.services.environment import environment
 from core.tables import (
     OPEN_END,
     STAGES,
@@ -1032,7 +1032,7 @@ def model_choices(*, session: Session) -> list[tuple[int, str]]:
 
 def model_activity(*, session: Session, model_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """Audit events about a model and its versions, newest first."""
-    from core.audit import events_for
+    from core.services.audit import events_for
 
     version_ids = [str(v.id) for v in list_versions(session=session, model_id=model_id)]
     events = events_for(
@@ -1089,7 +1089,9 @@ def compare_versions(*, session: Session, left_id: int, right_id: int) -> list[d
 
 def _headline_metrics(session: Session, version_id: int) -> dict[str, str]:
     """The latest stored performance figures of a version, for comparisons (none if not computed)."""
-    from core.evidence import latest_evidence  # evidence builds on the inventory, not the reverse
+    from core.services.evidence import (
+        latest_evidence,  # evidence builds on the inventory, not the reverse
+    )
 
     evidence = latest_evidence(session=session, version_id=version_id, kind="performance")
     if evidence is None:

@@ -18,9 +18,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session, select
 
-from core.audit import append_event
 from core.config import get_settings
 from core.errors import AccountLocked, AuthenticationFailed, PermissionDenied
+from core.services.audit import append_event
 from core.tables import User, UserRole, UserSession, utcnow
 
 __all__ = [

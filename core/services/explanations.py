@@ -23,11 +23,19 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
-from core.auth import require_role
-from core.datasets import read_data
 from core.db import session_scope
 from core.errors import InputProblems, NotFound
-from core.evidence import (
+from core.files.datasets import read_data
+from core.metrics.explain import (
+    ExplainInputError,
+    ExplanationResult,
+    Progress,
+    explain_model,
+    explain_row,
+)
+from core.metrics.pdp import partial_dependence_curves
+from core.services.auth import require_role
+from core.services.evidence import (
     EVIDENCE_ROLES,
     UNKNOWN_VERSION,
     StoredEvidence,
@@ -38,15 +46,7 @@ from core.evidence import (
     load_version_model,
     store_evidence,
 )
-from core.jobs import JobContext, submit_job
-from core.metrics.explain import (
-    ExplainInputError,
-    ExplanationResult,
-    Progress,
-    explain_model,
-    explain_row,
-)
-from core.metrics.pdp import partial_dependence_curves
+from core.services.jobs import JobContext, submit_job
 from core.tables import Dataset, Job, ModelEntry, ModelVersion, User
 
 __all__ = [

@@ -23,17 +23,21 @@ import pandas as pd
 from sklearn.metrics import roc_curve
 from sqlmodel import Session, col, func, select
 
-from core.artifacts import load_artifact
-from core.audit import append_event, canonical_json
-from core.auth import Role, require_role
-from core.datasets import read_data
-from core.environment import environment
 from core.errors import InputProblems, NotFound
+from core.files.artifacts import load_artifact
+from core.files.datasets import read_data
+from core.files.store import sha256_file
 from core.metrics.counts import MetricInputError
 from core.metrics.fairness import FairnessPolicy, compute_fairness
 from core.metrics.performance import compute_performance
-from core.policy import PerformancePolicy, default_fairness_policy, default_performance_policy
-from core.storage import sha256_file
+from core.rules.thresholds import (
+    PerformancePolicy,
+    default_fairness_policy,
+    default_performance_policy,
+)
+from core.services.audit import append_event, canonical_json
+from core.services.auth import Role, require_role
+from core.services.environment import environment
 from core.tables import Dataset, Evidence, ModelEntry, ModelVersion, User, utcnow
 
 __all__ = [

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 import click
 from sqlmodel import Session
 
-from core.auth import ROLES, authenticate
 from core.config import get_settings
 from core.db import check_schema, migrate, safe_url, session_scope
 from core.errors import GatehouseError, InputProblems
+from core.services.auth import ROLES, authenticate
 from core.tables import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -112,7 +112,7 @@ def init(as_json: bool) -> None:
 @handles_errors
 def demo(reset: bool, as_json: bool) -> None:
     """Seed the demo content once (users, data set, models); --reset rebuilds it."""
-    from core.demo import seed_demo
+    from core.demo.seed import seed_demo
 
     migrate()
     result = seed_demo(reset=reset)
@@ -127,7 +127,7 @@ def serve(port: int | None, address: str | None) -> None:
     """Start the web app (Streamlit with the session-cookie routes)."""
     settings = get_settings()
     check_schema()
-    server = Path(__file__).resolve().parent.parent / "app" / "server.py"
+    server = Path(__file__).resolve().parents[2] / "app" / "server.py"
     port = port or settings.port
     address = address or settings.address
     click.echo(f"Gatehouse is starting on http://{address}:{port}", err=True)
@@ -164,7 +164,7 @@ def user_add(
     as_json: bool,
 ) -> None:
     """Add a user; the password is read from standard input."""
-    from core.users import add_user
+    from core.services.users import add_user
 
     check_schema()
     password = None if sso_only else read_password()
@@ -192,7 +192,7 @@ def user_add(
 @handles_errors
 def user_list(acting: str | None, as_json: bool) -> None:
     """List every user, active or not."""
-    from core.users import list_users
+    from core.services.users import list_users
 
     check_schema()
     with session_scope() as session:
@@ -258,7 +258,7 @@ def model_register(
     as_json: bool,
 ) -> None:
     """Register a model version from a pipeline (idempotent for identical artifact bytes)."""
-    from core.inventory import register_version
+    from core.services.inventory import register_version
 
     check_schema()
     with session_scope() as session:
@@ -306,7 +306,7 @@ def model_list(
     as_json: bool,
 ) -> None:
     """List the inventory (every page), optionally as it stood at a date."""
-    from core.inventory import InventoryFilter, query_inventory
+    from core.services.inventory import InventoryFilter, query_inventory
 
     check_schema()
     when = parse_when(as_of) if as_of else None
@@ -347,7 +347,7 @@ def model_list(
 @handles_errors
 def model_show(ref: str, acting: str | None, as_json: bool) -> None:
     """Show a model (name or id) or a version (name:3, or v<version id>)."""
-    from core.inventory import describe
+    from core.services.inventory import describe
 
     check_schema()
     with session_scope() as session:
@@ -371,7 +371,7 @@ def model_promote(
     version_id: int, stage: str, reason: str, acting: str | None, as_json: bool
 ) -> None:
     """Move a version to another stage."""
-    from core.inventory import promote_version
+    from core.services.inventory import promote_version
 
     check_schema()
     with session_scope() as session:
@@ -397,7 +397,7 @@ def model_promote(
 @handles_errors
 def model_export(excel: bool, as_of: str | None, output: Path | None, acting: str | None) -> None:
     """Export the inventory as CSV for model risk reporting."""
-    from core.inventory import export_inventory_csv
+    from core.services.inventory import export_inventory_csv
 
     check_schema()
     with session_scope() as session:
@@ -442,7 +442,7 @@ def evaluate(
     as_json: bool,
 ) -> None:
     """Compute and store performance and fairness evidence for a model version."""
-    from core.evidence import evaluate_version
+    from core.services.evidence import evaluate_version
 
     check_schema()
     with session_scope() as session:
@@ -489,7 +489,7 @@ def _evaluation_text(data: dict[str, Any]) -> str:
 @handles_errors
 def worker(once: bool, poll: float, as_json: bool) -> None:
     """Run background jobs (explanations) from the shared queue; start as many as you like."""
-    from core.jobs import job_summary, work
+    from core.services.jobs import job_summary, work
 
     check_schema()
     if not once:
@@ -543,9 +543,9 @@ def explain(
     """
     import time
 
-    from core.evidence import get_evidence
-    from core.explanations import explanation_summary, submit_explanation
-    from core.jobs import get_job, run_job
+    from core.services.evidence import get_evidence
+    from core.services.explanations import explanation_summary, submit_explanation
+    from core.services.jobs import get_job, run_job
 
     check_schema()
     with session_scope() as session:

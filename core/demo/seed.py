@@ -11,12 +11,12 @@ from sqlmodel import select
 
 from core.config import get_settings
 from core.db import downgrade, migrate, session_scope
-from core.demo_data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
-from core.evidence import evaluate_version
-from core.explanations import DEFAULT_ROWS, compute_explanation
-from core.inventory import promote_version, register_version
+from core.demo.data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
+from core.services.evidence import evaluate_version
+from core.services.explanations import DEFAULT_ROWS, compute_explanation
+from core.services.inventory import promote_version, register_version
+from core.services.users import add_user
 from core.tables import ModelEntry, User
-from core.users import add_user
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoResult", "seed_demo"]
 

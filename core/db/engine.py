@@ -31,7 +31,7 @@ __all__ = [
     "session_scope",
 ]
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 UNREACHABLE = (
     "Cannot connect to the database at {url}: {reason}. Start the database server or fix "

@@ -25,10 +25,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.audit import append_event, canonical_json
-from core.auth import require_role
 from core.db import session_scope
 from core.errors import GatehouseError, NotFound
+from core.services.audit import append_event, canonical_json
+from core.services.auth import require_role
 from core.tables import Job, User, utcnow
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Job kinds and their handlers ("module:function"), imported when a job of that kind runs.
-HANDLERS: dict[str, str] = {"explanation": "core.explanations:run_explanation_job"}
+HANDLERS: dict[str, str] = {"explanation": "core.services.explanations:run_explanation_job"}
 STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 
@@ -114,7 +114,7 @@ def submit_job(
 
     Only people who may compute evidence may queue work (``actor`` None is the operator).
     """
-    from core.evidence import EVIDENCE_ROLES
+    from core.services.evidence import EVIDENCE_ROLES
 
     if kind not in HANDLERS:
         raise GatehouseError([UNKNOWN_KIND.format(kind=kind, kinds=sorted(HANDLERS))])

@@ -1,0 +1,1 @@
+"""The demo: deterministic generated data, models and accounts for trying Gatehouse."""

@@ -1,0 +1,1 @@
+"""Rules decide: pure judgement over measured values (thresholds, checks, sentences); no database."""
