@@ -46,6 +46,8 @@ system-deps:
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check --output-format concise .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy core
+	$(BIN)/lint-imports
 
 fmt: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
