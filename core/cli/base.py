@@ -1,0 +1,117 @@
+"""What every `gatehouse` command shares: the root group, errors as sentences, the acting user."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from sqlmodel import Session
+
+from core.errors import GatehouseError, InputProblems
+from core.services.auth import authenticate
+from core.tables import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MISSING_STDIN = (
+    'No password on standard input; pipe it in, e.g. `echo "$PW" | gatehouse user add ...`.'
+)
+
+
+def _fail(problems: list[str], code: int = 1) -> None:
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(func: F) -> F:
+    """Turn domain errors into their sentences on stderr and a non-zero exit (no traceback)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GatehouseError as err:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            _fail(err.problems)
+        except (OSError, ValueError) as err:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            _fail([f"{err}"])
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    """Print JSON on stdout for machines, or a readable text for people."""
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else text(data))
+
+
+def read_password(prompt: str = "Password") -> str:
+    """The password from standard input (first line), or a hidden prompt on a terminal."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = getpass.getpass(f"{prompt}: ")
+        if getpass.getpass(f"{prompt} again: ") != first:
+            raise InputProblems(["The two passwords differ; type the same password twice."])
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    password = line.rstrip("\r\n")
+    if not password:
+        raise InputProblems([MISSING_STDIN])
+    return password
+
+
+def cli_actor(session: Session, username: str | None) -> User | None:
+    """The acting user: --user or GATEHOUSE_USER with GATEHOUSE_PASSWORD (or stdin).
+
+    None means the operator at the command line, who holds the database itself; only set-up and
+    user administration accept that.
+    """
+    username = username or os.environ.get("GATEHOUSE_USER")
+    if not username:
+        return None
+    password = os.environ.get("GATEHOUSE_PASSWORD") or read_password(f"Password for {username}")
+    return authenticate(session=session, username=username, password=password)
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def main(debug: bool) -> None:
+    """Gatehouse: model governance and review."""
+
+
+NEEDS_USER = (
+    "This command acts as a user: set GATEHOUSE_USER and GATEHOUSE_PASSWORD, or give --user and "
+    "the password on standard input."
+)
+
+
+def required_actor(session: Session, username: str | None) -> User:
+    """The signed-in user for commands that must be attributed to a person."""
+    actor = cli_actor(session, username)
+    if actor is None:
+        raise InputProblems([NEEDS_USER])
+    return actor
+
+
+def parse_when(text: str) -> datetime:
+    """An ISO date (end of that day, UTC) or time; naive times are UTC."""
+    try:
+        if len(text) == 10:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC) + timedelta(
+                days=1, microseconds=-1
+            )
+        when = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise InputProblems(
+            [f"{text!r} is not a date; write it as 2026-03-03 or 2026-03-03T14:00."]
+        ) from err
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
