@@ -53,7 +53,10 @@ fmt: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# PostgreSQL tests run when GATEHOUSE_TEST_POSTGRES_URL is set, or when a local server answers.
 test: $(DEV_STAMP) system-deps lint
+	@if [ -z "$$GATEHOUSE_TEST_POSTGRES_URL" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
+	  export GATEHOUSE_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test; fi; \
 	$(BIN)/python -m pytest
 
 bench: $(DEV_STAMP)

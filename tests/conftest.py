@@ -39,6 +39,8 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         dispose_engines()
         return
     if not POSTGRES_URL:
+        if os.environ.get("GATEHOUSE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("GATEHOUSE_REQUIRE_POSTGRES=1 but GATEHOUSE_TEST_POSTGRES_URL is not set")
         pytest.skip("GATEHOUSE_TEST_POSTGRES_URL is not set")
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     name = f"gatehouse_test_{uuid.uuid4().hex[:12]}"
