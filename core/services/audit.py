@@ -113,6 +113,8 @@ class ChainCheck:
     intact: bool
     first_bad_id: int | None
     problem: str | None
+    expected_hash: str | None = None
+    found_hash: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +122,8 @@ class ChainCheck:
             "intact": self.intact,
             "first_bad_id": self.first_bad_id,
             "problem": self.problem,
+            "expected_hash": self.expected_hash,
+            "found_hash": self.found_hash,
         }
 
 
@@ -136,11 +140,21 @@ def verify_chain(*, session: Session, batch: int = 5000) -> ChainCheck:
             assert event.id is not None
             if event.prev_hash != prev:
                 return ChainCheck(
-                    count, False, event.id, f"Event {event.id} does not follow the event before it."
+                    count,
+                    False,
+                    event.id,
+                    f"Event {event.id} does not follow the event before it.",
+                    expected_hash=prev,
+                    found_hash=event.prev_hash,
                 )
-            if event_hash(prev, _body(event)) != event.hash:
+            if (expected := event_hash(prev, _body(event))) != event.hash:
                 return ChainCheck(
-                    count, False, event.id, f"Event {event.id} was changed after it was written."
+                    count,
+                    False,
+                    event.id,
+                    f"Event {event.id} was changed after it was written.",
+                    expected_hash=expected,
+                    found_hash=event.hash,
                 )
             prev, count, last_id = event.hash, count + 1, event.id
 

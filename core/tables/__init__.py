@@ -18,6 +18,7 @@ SQLModel.metadata.naming_convention = {
 from core.db.types import OPEN_END, UTCDateTime, utcnow  # noqa: E402
 from core.tables.accounts import User, UserRole, UserSession  # noqa: E402
 from core.tables.audit import AuditEvent  # noqa: E402
+from core.tables.checkpoints import AuditCheckpoint  # noqa: E402
 from core.tables.evidence import EVIDENCE_KINDS, JOB_STATES, Evidence, Job  # noqa: E402
 from core.tables.inventory import (  # noqa: E402
     STAGES,
@@ -34,6 +35,7 @@ __all__ = [
     "JOB_STATES",
     "OPEN_END",
     "STAGES",
+    "AuditCheckpoint",
     "AuditEvent",
     "Dataset",
     "Evidence",
