@@ -59,7 +59,7 @@ def event_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
 
 
-def _body(event: AuditEvent) -> dict[str, Any]:
+def _body(event: Any) -> dict[str, Any]:
     return {
         "occurred_at": event.occurred_at,
         "actor": event.actor,
@@ -127,36 +127,64 @@ class ChainCheck:
         }
 
 
-def verify_chain(*, session: Session, batch: int = 5000) -> ChainCheck:
-    """Recompute every hash in order; report the first event that was altered, removed or forged."""
+def _fast_canonical(row: Any) -> str:
+    # The canonical JSON of an event body, assembled as text: ``details`` is stored as canonical
+    # JSON already, so parsing and re-serialising it (the slow path) would give the same text.
+    occurred = row.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return (
+        f'{{"action":{json.dumps(row.action, ensure_ascii=False)},'
+        f'"actor":{json.dumps(row.actor, ensure_ascii=False)},'
+        f'"actor_id":{"null" if row.actor_id is None else int(row.actor_id)},'
+        f'"details":{row.details},'
+        f'"occurred_at":"{occurred.replace("+00:00", "Z")}",'
+        f'"subject_id":{json.dumps(row.subject_id, ensure_ascii=False)},'
+        f'"subject_type":{json.dumps(row.subject_type, ensure_ascii=False)}}}'
+    )
+
+
+def _row_hash(prev: str, row: Any) -> str:
+    fast = hashlib.sha256((prev + _fast_canonical(row)).encode()).hexdigest()
+    if fast == row.hash:
+        return fast
+    try:  # details stored in another (equivalent) spelling: judge by the canonical form
+        return event_hash(prev, _body(row))
+    except ValueError:
+        return fast
+
+
+def verify_chain(*, session: Session, batch: int = 20000) -> ChainCheck:
+    """Recompute every hash in order; report the first event that was altered, removed or forged.
+
+    Reads plain rows in id order, a batch at a time, so a million events verify in seconds.
+    """
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
     prev, count, last_id = GENESIS, 0, 0
     while True:
-        rows = session.exec(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)  # type: ignore[operator,arg-type]
+        rows = session.execute(
+            sa.select(table).where(table.c.id > last_id).order_by(table.c.id).limit(batch)
         ).all()
         if not rows:
             return ChainCheck(events=count, intact=True, first_bad_id=None, problem=None)
-        for event in rows:
-            assert event.id is not None
-            if event.prev_hash != prev:
+        for row in rows:
+            if row.prev_hash != prev:
                 return ChainCheck(
                     count,
                     False,
-                    event.id,
-                    f"Event {event.id} does not follow the event before it.",
+                    row.id,
+                    f"Event {row.id} does not follow the event before it.",
                     expected_hash=prev,
-                    found_hash=event.prev_hash,
+                    found_hash=row.prev_hash,
                 )
-            if (expected := event_hash(prev, _body(event))) != event.hash:
+            if (expected := _row_hash(prev, row)) != row.hash:
                 return ChainCheck(
                     count,
                     False,
-                    event.id,
-                    f"Event {event.id} was changed after it was written.",
+                    row.id,
+                    f"Event {row.id} was changed after it was written.",
                     expected_hash=expected,
-                    found_hash=event.hash,
+                    found_hash=row.hash,
                 )
-            prev, count, last_id = event.hash, count + 1, event.id
+            prev, count, last_id = row.hash, count + 1, row.id
 
 
 def events_for(

@@ -20,6 +20,7 @@ from core.tables.accounts import User, UserRole, UserSession  # noqa: E402
 from core.tables.audit import AuditEvent  # noqa: E402
 from core.tables.checkpoints import AuditCheckpoint  # noqa: E402
 from core.tables.evidence import EVIDENCE_KINDS, JOB_STATES, Evidence, Job  # noqa: E402
+from core.tables.gates import Gate, GateAct, Waiver  # noqa: E402
 from core.tables.inventory import (  # noqa: E402
     STAGES,
     Dataset,
@@ -29,6 +30,7 @@ from core.tables.inventory import (  # noqa: E402
     ModelVersion,
     StageChange,
 )
+from core.tables.notifications import Notification, OutboxMessage  # noqa: E402
 
 __all__ = [
     "EVIDENCE_KINDS",
@@ -39,15 +41,20 @@ __all__ = [
     "AuditEvent",
     "Dataset",
     "Evidence",
+    "Gate",
+    "GateAct",
     "Job",
     "ModelCardRevision",
     "ModelEntry",
     "ModelSnapshot",
     "ModelVersion",
+    "Notification",
+    "OutboxMessage",
     "StageChange",
     "UTCDateTime",
     "User",
     "UserRole",
     "UserSession",
+    "Waiver",
     "utcnow",
 ]

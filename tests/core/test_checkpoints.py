@@ -249,3 +249,26 @@ def test_cli_verify_checkpoint_key_and_export(db_url: str, tmp_path: Path) -> No
     later = runner.invoke(main, ["audit", "export", "--since", "2999-01-01", "--json"], env=env)
     assert later.exit_code == 0 and later.stdout == ""
     assert installation_key() is not None
+
+
+def test_the_fast_verifier_reads_every_event_as_the_canonical_form_does(session: Session) -> None:
+    from core.services.audit import _body, _fast_canonical, canonical_json
+
+    for details in (
+        {},
+        {"name": "Zoë 李 مرحبا", "ratio": 0.1, "big": 1e-7, "n": 3, "none": None},
+        {"nested": {"b": [1.5, "x"], "a": True}, "when": "2026-12-02T10:00:00Z"},
+    ):
+        append_event(
+            session=session,
+            actor=None,
+            action='odd "text"',
+            subject_type="t",
+            subject_id="é",
+            details=details,
+        )
+    session.commit()
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    for row in session.execute(sa.select(table)).all():
+        assert _fast_canonical(row) == canonical_json(_body(row))
+    assert verify_trail(session=session, actor=None).intact
