@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import session as user_session
-from app.navigation import NAVIGATION, PAGES_DIR
+from app.navigation import NAVIGATION, PAGES_DIR, REVIEWER_LANDING, REVIEWER_ROLES
 from app.ui import show_problems
 from core.db import check_schema
 from core.errors import GatehouseError
@@ -37,11 +37,15 @@ def main() -> None:
     user_session.remember(user)
     start_background_worker()  # runs queued jobs in this process (also those left by a restart)
     sections: dict[str, list[st.Page]] = {}
+    landing = (
+        REVIEWER_LANDING if user.has(*REVIEWER_ROLES) and not user.has("risk_manager") else None
+    )
     first = True
     for section, entries in NAVIGATION.items():
         for file, title, icon, roles in entries:
             if roles is None or user.has(*roles):
-                sections.setdefault(section, []).append(_page(file, title, icon, default=first))
+                default = file == landing if landing else first
+                sections.setdefault(section, []).append(_page(file, title, icon, default=default))
                 first = False
     with st.sidebar:
         st.caption(f"Signed in as **{user.display_name}** ({', '.join(sorted(user.roles))})")

@@ -16,6 +16,8 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
         ("explanations.py", "Explanations", ":material/insights:", None),
     ],
     "Work": [
+        ("reviews.py", "My reviews", ":material/inbox:", None),
+        ("gate.py", "Gate sign-off", ":material/approval:", None),
         (
             "register.py",
             "Register a model",
@@ -27,6 +29,10 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
         ("admin.py", "Users", ":material/manage_accounts:", ("admin", "auditor")),
     ],
 }
+
+# Reviewers land on what waits for them; everyone else on the dashboard.
+REVIEWER_ROLES = ("validator", "model_owner", "sme", "compliance")
+REVIEWER_LANDING = "reviews.py"
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.errors import GateBlocked
@@ -19,16 +20,18 @@ from core.services.audit import append_event
 from core.services.gate_facts import VersionFacts, version_facts
 from core.services.gates import gate_spec, gates_of, waivers_in_force
 from core.services.notifications import notify_roles
-from core.tables import Evidence, Gate, GateAct, User, utcnow
+from core.tables import Evidence, Gate, GateAct, ModelEntry, ModelVersion, User, utcnow
 
 __all__ = [
     "PROMOTION_BLOCKED",
+    "GateSummary",
     "GateView",
     "Signature",
     "VersionGates",
     "changes_since_signoff",
     "check_promotion",
     "gate_status",
+    "gate_summaries",
     "refresh_staleness",
 ]
 
@@ -251,6 +254,53 @@ def gate_status(*, session: Session, version_id: int) -> VersionGates:
         stage=facts.version.stage,
         gates=views,
     )
+
+
+@dataclass(frozen=True)
+class GateSummary:
+    """One version's gates in a line: for pickers, the inventory and the model page."""
+
+    version_id: int
+    model: str
+    version: int
+    stage: str
+    states: dict[str, str]
+
+    @property
+    def status(self) -> str:
+        """ "all approved", "n of m approved", "stale" or "not opened"."""
+        if not self.states:
+            return "not opened"
+        if GateState.stale.value in self.states.values():
+            return "stale"
+        done = sum(s == GateState.approved for s in self.states.values())
+        return (
+            "all approved" if done == len(self.states) else f"{done} of {len(self.states)} approved"
+        )
+
+
+def gate_summaries(*, session: Session, model_id: int | None = None) -> list[GateSummary]:
+    """Every version that has gates (of one model, when given), newest first."""
+    query = (
+        sa.select(
+            col(Gate.version_id),
+            col(Gate.gate_id),
+            col(Gate.state),
+            col(ModelEntry.name),
+            col(ModelVersion.version),
+            col(ModelVersion.stage),
+        )
+        .join(ModelVersion, col(ModelVersion.id) == col(Gate.version_id))
+        .join(ModelEntry, col(ModelEntry.id) == col(Gate.model_id))
+        .order_by(col(Gate.version_id).desc(), col(Gate.position))
+    )
+    if model_id is not None:
+        query = query.where(col(Gate.model_id) == model_id)
+    out: dict[int, GateSummary] = {}
+    for version_id, gate_id, state, name, version, stage in session.execute(query).all():
+        summary = out.setdefault(version_id, GateSummary(version_id, name, version, stage, {}))
+        summary.states[gate_id] = state
+    return list(out.values())
 
 
 def refresh_staleness(session: Session, version_id: int, *, reason: str = "") -> list[str]:

@@ -250,9 +250,9 @@ def sign_gate(
     waiver: WaiverRequest | None = None,
 ) -> GateAct:
     """Take one signing act on a gate, or refuse it with the rule in one sentence."""
-    facts = version_facts(session, version_id)
     gate_ref = f"{version_id}:{gate_id}"
     confirm_signer(session=session, user=actor, password=password, act=act.value)
+    facts = version_facts(session, version_id)
     try:
         return _sign(session, actor, facts, gate_id, act, meaning, comment, opinion, role, waiver)
     except (PermissionDenied, GateBlocked, InputProblems, NotFound) as error:
@@ -506,3 +506,16 @@ def _after_move(
             )
         session.flush()
         take_checkpoint(session=session, actor=None, reason="approval")
+
+
+def suggested_meaning(session: Session, version_id: int, gate_id: str, act: Act) -> str:
+    """The meaning shown to a signer before they confirm it."""
+    facts = version_facts(session, version_id)
+    gate = next((g for g in gates_of(session, version_id) if g.gate_id == gate_id), None)
+    if gate is None:
+        raise NotFound(
+            NO_SUCH_GATE.format(
+                version=facts.version.version, model=facts.model.name, gate=gate_id, gates="none"
+            )
+        )
+    return default_meaning(act, gate_spec(gate), facts)

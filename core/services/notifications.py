@@ -139,7 +139,7 @@ def _connect(url: str) -> smtplib.SMTP:
     parsed = urlparse(url)
     cls = smtplib.SMTP_SSL if parsed.scheme == "smtps" else smtplib.SMTP
     client = cls(
-        parsed.hostname, parsed.port or (465 if parsed.scheme == "smtps" else 25), timeout=30
+        parsed.hostname or "", parsed.port or (465 if parsed.scheme == "smtps" else 25), timeout=30
     )
     if parsed.username:
         client.login(unquote(parsed.username), unquote(parsed.password or ""))

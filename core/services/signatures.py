@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.errors import AuthenticationFailed, InputProblems
+from core.errors import AccountLocked, AuthenticationFailed, InputProblems
 from core.services.audit import append_event, canonical_json
-from core.services.auth import authenticate
+from core.services.auth import authenticate, verify_password
 from core.tables import User, UserSession, utcnow
 
 __all__ = [
@@ -61,14 +61,25 @@ def confirm_signer(*, session: Session, user: User, password: str | None, act: s
             _refuse(session, user, act, "sso sign-in older than five minutes")
             raise AuthenticationFailed(SSO_TOO_OLD)
         return
-    try:
+    # Verifying a password is slow on purpose. It runs outside any transaction (named exception
+    # to the one-transaction rule: on SQLite a transaction holds the write lock, and many signers
+    # at once must not queue behind each other's password checks).
+    row = session.exec(
+        select(User.password_hash, User.locked_until).where(User.id == user.id)
+    ).one()
+    session.rollback()
+    locked = row[1] is not None and row[1] > utcnow()
+    if not locked and verify_password(password or "", row[0] or "")[0]:
+        return
+    try:  # count the failure (and refuse a locked account) exactly as a failed sign-in does
         authenticate(session=session, username=user.username, password=password or "")
     except AuthenticationFailed as err:
         session.rollback()
-        _refuse(session, user, act, "wrong password")
-        if "locked" in " ".join(err.problems).lower():
+        _refuse(session, user, act, "account locked" if locked else "wrong password")
+        if isinstance(err, AccountLocked):
             raise
         raise AuthenticationFailed(WRONG_SIGNING_PASSWORD) from err
+    # Reaching here, the password matched on the second look (it changed meanwhile): accepted.
 
 
 def _refuse(session: Session, user: User, act: str, reason: str) -> None:
