@@ -119,7 +119,8 @@ def score_statistics(cells: ScoreCells, counts: np.ndarray) -> np.ndarray:
 def _lerp(low: np.ndarray, high: np.ndarray, t: np.ndarray) -> np.ndarray:
     # numpy's linear interpolation, which is exact at both ends.
     diff = high - low
-    return np.where(t >= 0.5, high - diff * (1 - t), low + diff * t)
+    result: np.ndarray = np.where(t >= 0.5, high - diff * (1 - t), low + diff * t)
+    return result
 
 
 def regression_statistics(

@@ -153,7 +153,7 @@ def sum_cells(*, columns: Sequence[GroupColumn], values: Sequence[np.ndarray]) -
     """
     idx, components = _combined_codes(columns)
     size = len(components)
-    totals = [np.bincount(idx, minlength=size).astype(np.float64)]
+    totals: list[np.ndarray] = [np.bincount(idx, minlength=size).astype(np.float64)]
     for array in values:
         totals.append(np.bincount(idx, weights=array, minlength=size))
         totals.append(np.bincount(idx, weights=array * array, minlength=size))

@@ -209,8 +209,8 @@ def encode_groups(values: Any, *, name: str, problems: list[str]) -> GroupColumn
     if arr.dtype.kind in "iu":
         largest = int(arr.view(f"u{arr.dtype.itemsize}").max())
         if largest < _DIRECT_CODE_LIMIT:
-            labels = tuple(str(i) for i in range(largest + 1))
-            return GroupColumn(name=name, codes=arr, labels=labels)
+            digits = tuple(str(i) for i in range(largest + 1))
+            return GroupColumn(name=name, codes=arr, labels=digits)
     if arr.dtype == object:
         return _with_missing(name, *(_factorize_objects(arr) or _factorize(_object_series(arr))))
     return _with_missing(name, *_factorize(arr))

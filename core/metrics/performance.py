@@ -138,6 +138,7 @@ def compute_performance(
     if problems:
         raise MetricInputError(problems)
     assert arrays.truth is not None
+    n_rows = len(arrays.truth)
 
     notes: list[str] = []
     used_threshold: float | None = None
@@ -157,7 +158,7 @@ def compute_performance(
         notes.append(INTERVAL_NOTE.format(n_boot=n_boot, seed=seed, ci=ci))
     return PerformanceResult(
         task=task,
-        n_rows=len(arrays.truth),
+        n_rows=n_rows,
         threshold=used_threshold,
         positive_label=plain_label(positive_label),
         n_boot=n_boot,

@@ -40,7 +40,7 @@ def excluded_groups(
     """The groups below the minimum size, each with the reason it is left out."""
     return tuple(
         ExcludedGroup(
-            group=labels[g],
+            group=labels[int(g)],
             count=int(sizes[g]),
             reason=SMALL_GROUP_REASON.format(count=int(sizes[g]), minimum=min_group_size),
         )

@@ -71,7 +71,8 @@ def first_column(totals: np.ndarray) -> np.ndarray:
 
 
 def row_counts(totals: np.ndarray) -> np.ndarray:
-    return totals.sum(axis=1)
+    counts: np.ndarray = totals.sum(axis=1)
+    return counts
 
 
 def encode_sensitive(
