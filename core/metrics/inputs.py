@@ -10,7 +10,7 @@ more than everything else together.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "MetricInputError",
     "as_1d",
     "encode_binary",
+    "encode_group_columns",
     "encode_groups",
     "encode_numeric",
 ]
@@ -257,3 +258,39 @@ def _with_missing(name: str, codes: np.ndarray, labels: list[str]) -> GroupColum
     label = MISSING_GROUP if MISSING_GROUP not in labels else f"{MISSING_GROUP} (no value)"
     codes = np.where(codes < 0, missing_code, codes)
     return GroupColumn(name=name, codes=codes, labels=(*labels, label), missing_code=missing_code)
+
+
+def encode_group_columns(
+    items: Iterable[tuple[Any, Any]],
+    *,
+    argument: str,
+    bad_name: str,
+    n_rows: int | None,
+    problems: list[str],
+) -> list[GroupColumn]:
+    """Encode named group columns (``argument`` is the parameter, e.g. "segments"), each named by
+    its text key and as long as ``y_true``; ``bad_name`` refuses a key that is not text."""
+    columns = []
+    for name, values in items:
+        if not isinstance(name, str):
+            problems.append(bad_name.format(name=name, kind=type(name).__name__))
+            continue
+        where = f"{argument}[{name!r}]"
+        column = encode_groups(values, name=where, problems=problems)
+        if column is None:
+            continue
+        if n_rows is not None and len(column.codes) != n_rows:
+            problems.append(
+                LENGTH_MISMATCH.format(
+                    name=where, found=len(column.codes), reference="y_true", expected=n_rows
+                )
+            )
+        columns.append(
+            GroupColumn(
+                name=name,
+                codes=column.codes,
+                labels=column.labels,
+                missing_code=column.missing_code,
+            )
+        )
+    return columns

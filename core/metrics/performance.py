@@ -32,7 +32,7 @@ from core.metrics.inputs import (
     GroupColumn,
     MetricInputError,
     encode_binary,
-    encode_groups,
+    encode_group_columns,
     encode_numeric,
 )
 from core.metrics.options import Task, check_bootstrap_options, check_task
@@ -315,29 +315,10 @@ def _segment_results(
 def _encode_segments(
     segments: Mapping[str, Any] | None, *, n_rows: int | None, problems: list[str]
 ) -> list[GroupColumn]:
-    columns = []
-    for name, values in (segments or {}).items():
-        if not isinstance(name, str):
-            problems.append(SEGMENT_NAME.format(name=name, kind=type(name).__name__))
-            continue
-        column = encode_groups(values, name=f"segments[{name!r}]", problems=problems)
-        if column is None:
-            continue
-        if n_rows is not None and len(column.codes) != n_rows:
-            problems.append(
-                LENGTH_MISMATCH.format(
-                    name=f"segments[{name!r}]",
-                    found=len(column.codes),
-                    reference="y_true",
-                    expected=n_rows,
-                )
-            )
-        columns.append(
-            GroupColumn(
-                name=name,
-                codes=column.codes,
-                labels=column.labels,
-                missing_code=column.missing_code,
-            )
-        )
-    return columns
+    return encode_group_columns(
+        (segments or {}).items(),
+        argument="segments",
+        bad_name=SEGMENT_NAME,
+        n_rows=n_rows,
+        problems=problems,
+    )

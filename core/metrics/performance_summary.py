@@ -10,7 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from core.metrics.bootstrap import Estimate, estimates, resample_cell_counts
-from core.metrics.cell_statistics import regression_statistics, score_cells, score_statistics
+from core.metrics.cell_statistics import (
+    ScoreCells,
+    regression_statistics,
+    score_cells,
+    score_statistics,
+)
 from core.metrics.performance_results import CalibrationBin, PerformanceSummary
 
 __all__ = [
@@ -127,27 +132,32 @@ def classification_summary(
                     scope=scope, metric=CLASSIFICATION_METRICS[metric], reason=reason
                 )
             )
-    calibration: tuple[CalibrationBin, ...] = ()
-    if edges is not None and cells.bin_start is not None and cells.bin_id is not None:
-        n_present = len(cells.bin_start)
-        predicted = values[len(names) : len(names) + n_present]
-        observed = values[len(names) + n_present :]
-        sizes = np.add.reduceat(counts, cells.bin_start).tolist()
-        calibration = tuple(
-            CalibrationBin(
-                lower=float(edges[b]),
-                upper=float(edges[b + 1]),
-                count=sizes[i],
-                mean_predicted=predicted[i],
-                observed_rate=observed[i],
-            )
-            for i, b in enumerate(cells.bin_id.tolist())
-        )
     return PerformanceSummary(
         count=n,
         metrics=metrics,
         confusion_matrix=((tn, fp), (fn, tp)),
-        calibration=calibration,
+        calibration=_calibration(cells, counts, edges, values[len(names) :]),
+    )
+
+
+def _calibration(
+    cells: ScoreCells, counts: np.ndarray, edges: np.ndarray | None, values: list[Estimate]
+) -> tuple[CalibrationBin, ...]:
+    """The calibration bins from the estimates after the metrics (predicted, then observed)."""
+    if edges is None or cells.bin_start is None or cells.bin_id is None:
+        return ()
+    n_present = len(cells.bin_start)
+    predicted, observed = values[:n_present], values[n_present:]
+    sizes = np.add.reduceat(counts, cells.bin_start).tolist()
+    return tuple(
+        CalibrationBin(
+            lower=float(edges[b]),
+            upper=float(edges[b + 1]),
+            count=sizes[i],
+            mean_predicted=predicted[i],
+            observed_rate=observed[i],
+        )
+        for i, b in enumerate(cells.bin_id.tolist())
     )
 
 

@@ -24,7 +24,7 @@ from core.metrics.fairness.messages import (
     UNKNOWN_REFERENCE_FEATURE,
     UNKNOWN_REFERENCE_GROUP,
 )
-from core.metrics.inputs import LENGTH_MISMATCH, GroupColumn, encode_binary, encode_groups
+from core.metrics.inputs import GroupColumn, encode_binary, encode_group_columns
 from core.metrics.options import check_bootstrap_options, check_task
 from core.metrics.plain import is_whole
 
@@ -84,28 +84,9 @@ def encode_sensitive(
     items = list(sensitive.items())
     if not items:
         problems.append(NO_SENSITIVE)
-    columns = []
-    for name, values in items:
-        if not isinstance(name, str):
-            problems.append(SENSITIVE_NAME.format(name=name, kind=type(name).__name__))
-            continue
-        column = encode_groups(values, name=f"sensitive[{name!r}]", problems=problems)
-        if column is None:
-            continue
-        column = GroupColumn(
-            name=name, codes=column.codes, labels=column.labels, missing_code=column.missing_code
-        )
-        if n_rows is not None and len(column.codes) != n_rows:
-            problems.append(
-                LENGTH_MISMATCH.format(
-                    name=f"sensitive[{name!r}]",
-                    found=len(column.codes),
-                    reference="y_true",
-                    expected=n_rows,
-                )
-            )
-        columns.append(column)
-    return columns
+    return encode_group_columns(
+        items, argument="sensitive", bad_name=SENSITIVE_NAME, n_rows=n_rows, problems=problems
+    )
 
 
 def feature_specs(
