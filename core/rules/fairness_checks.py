@@ -24,12 +24,28 @@ from core.metrics.fairness import (
 from core.metrics.options import Task
 from core.metrics.plain import plain_json
 from core.rules.checks import Check, Direction, judge, meets, overall_status
-from core.rules.sentences import against, interval, number, percent, status_phrase
+from core.rules.sentences import (
+    CHECK_SENTENCE,
+    GROUP_RATIO_SENTENCE,
+    GROUP_RATIO_UNDEFINED_SENTENCE,
+    INSUFFICIENT_SENTENCE,
+    NO_INTERVALS_NOTE,
+    POINT_ESTIMATE_NOTE,
+    REFERENCE_NO_SELECTIONS,
+    REFERENCE_TOO_SMALL,
+    REGRESSION_CHECKS_NOTE,
+    SMALL_GROUP_SENTENCE,
+    TOO_FEW_GROUPS,
+    against,
+    interval,
+    number,
+    percent,
+    status_phrase,
+)
 from core.rules.thresholds import FairnessPolicy, fairness_policy_problems
 
 __all__ = [
-    "CHECK_SENTENCE",
-    "INSUFFICIENT_SENTENCE",
+    "OTHER_MIN_GROUP_SIZE",
     "FairnessAssessment",
     "FeatureAssessment",
     "assess_fairness",
@@ -37,45 +53,9 @@ __all__ = [
     "feature_checks",
 ]
 
-CHECK_SENTENCE = (
-    "{label} for {feature}: {value}{interval}{context}; {relation} the {threshold:.2f} policy "
-    "{bound}: {status} (basis: {basis})."
-)
-INSUFFICIENT_SENTENCE = "{label} for {feature} cannot be checked: {reason}."
-GROUP_RATIO_SENTENCE = (
-    "{feature} = {group} is selected {rate} of the time against {reference_rate} for "
-    "{reference}: ratio {ratio}, {relation} the {threshold:.2f} policy threshold."
-)
-GROUP_RATIO_UNDEFINED_SENTENCE = (
-    "{feature} = {group} is selected {rate} of the time against {reference_rate} for "
-    "{reference}: ratio undefined (no selections in the reference group)."
-)
-SMALL_GROUP_SENTENCE = (
-    "{feature} = {group} has {count:,} rows, below the minimum group size of {minimum:,}: "
-    "excluded from pass/fail (selected {rate} of the time, shown for information)."
-)
-TOO_FEW_GROUPS = (
-    "{eligible} group(s) reach the minimum group size of {minimum:,}; at least two are needed"
-)
-REFERENCE_TOO_SMALL = (
-    "the reference group {reference} has {count:,} rows, below the minimum group size of "
-    "{minimum:,}"
-)
-REFERENCE_NO_SELECTIONS = (
-    "the reference group {reference} has no selections, so the ratio is undefined (no selections)"
-)
-POINT_ESTIMATE_NOTE = (
-    "Pass and fail compare point estimates with the policy thresholds; a check whose {ci:.0%} "
-    "interval reaches across its threshold is inconclusive, with the point estimate's outcome "
-    "recorded beside it."
-)
-NO_INTERVALS_NOTE = (
-    "Pass and fail compare point estimates with the policy thresholds; no intervals were "
-    "computed, so no check can show whether chance could turn it around."
-)
-REGRESSION_CHECKS_NOTE = (
-    "The policy sets no thresholds for regression; between-group differences are reported "
-    "without pass or fail."
+OTHER_MIN_GROUP_SIZE = (
+    "The result was measured with a minimum group size of {measured:,} but the policy sets "
+    "{policy:,}; measure again with min_group_size={policy}, or use assess_fairness."
 )
 FOUR_FIFTHS = "Selection-rate ratio (four-fifths rule)"
 #: The limit checks: measured name, label, and the policy fields of threshold and basis.
@@ -158,7 +138,15 @@ def assess_fairness(
 
 
 def check_fairness(result: FairnessResult, policy: FairnessPolicy) -> FairnessAssessment:
-    """Judge measured fairness against the policy (its minimum group size was the one used)."""
+    """Judge measured fairness against the policy, whose minimum group size it was measured with."""
+    if result.min_group_size != policy.min_group_size:
+        raise MetricInputError(
+            [
+                OTHER_MIN_GROUP_SIZE.format(
+                    measured=result.min_group_size, policy=policy.min_group_size
+                )
+            ]
+        )
     features = tuple(
         FeatureAssessment(
             **{name: getattr(feature, name) for name in _FEATURE_FIELDS},

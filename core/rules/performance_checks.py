@@ -14,22 +14,18 @@ from core.domain import CheckStatus
 from core.metrics.bootstrap import Estimate
 from core.metrics.performance import PerformanceResult
 from core.rules.checks import Check, Direction, judge
+from core.rules.sentences import (
+    PERFORMANCE_INCONCLUSIVE_SENTENCE,
+    PERFORMANCE_SENTENCE,
+    PERFORMANCE_UNDEFINED_SENTENCE,
+)
 from core.rules.thresholds import PerformancePolicy
 
 __all__ = [
-    "CHECK_SENTENCE",
-    "INCONCLUSIVE_SENTENCE",
-    "UNDEFINED_SENTENCE",
     "check_performance",
     "performance_checks",
 ]
 
-CHECK_SENTENCE = "{label} is {value:.3f}, {relation} the {threshold:g} policy threshold."
-UNDEFINED_SENTENCE = "{label} is undefined on this data, so the check cannot be made."
-INCONCLUSIVE_SENTENCE = (
-    " Inconclusive: the {ci:.0%} interval ({lower:.3f} to {upper:.3f}) reaches across the "
-    "threshold."
-)
 _RELATION = {
     ("at_least", True): "at or above",
     ("at_least", False): "below",
@@ -90,14 +86,14 @@ def _check(
 ) -> Check:
     status, point = judge(estimate, threshold, direction)
     if estimate.value is None:
-        sentence = UNDEFINED_SENTENCE.format(label=label)
+        sentence = PERFORMANCE_UNDEFINED_SENTENCE.format(label=label)
     else:
         relation = _RELATION[(direction, point == CheckStatus.passed)]
-        sentence = CHECK_SENTENCE.format(
+        sentence = PERFORMANCE_SENTENCE.format(
             label=label, value=estimate.value, relation=relation, threshold=threshold
         )
         if status == CheckStatus.inconclusive:
-            sentence += INCONCLUSIVE_SENTENCE.format(
+            sentence += PERFORMANCE_INCONCLUSIVE_SENTENCE.format(
                 ci=ci, lower=estimate.lower, upper=estimate.upper
             )
     return Check(

@@ -10,9 +10,12 @@ import pytest
 
 from core.domain import CheckStatus
 from core.metrics.bootstrap import Estimate
+from core.metrics.fairness import compute_fairness
+from core.metrics.inputs import MetricInputError
 from core.rules.checks import judge, overall_status
-from core.rules.fairness_checks import assess_fairness
-from core.rules.performance_checks import INCONCLUSIVE_SENTENCE, performance_checks
+from core.rules.fairness_checks import OTHER_MIN_GROUP_SIZE, assess_fairness, check_fairness
+from core.rules.performance_checks import performance_checks
+from core.rules.sentences import PERFORMANCE_INCONCLUSIVE_SENTENCE
 from core.rules.thresholds import FairnessPolicy, PerformancePolicy
 
 PASS, FAIL = CheckStatus.passed, CheckStatus.failed
@@ -142,7 +145,7 @@ def test_performance_checks_as_stored_on_a_hand_built_result() -> None:
     assert (auc["status"], auc["point_status"]) == ("inconclusive", "pass")
     assert auc["sentence"] == (
         "ROC AUC is 0.720, at or above the 0.7 policy threshold."
-        + INCONCLUSIVE_SENTENCE.format(ci=0.95, lower=0.66, upper=0.78)
+        + PERFORMANCE_INCONCLUSIVE_SENTENCE.format(ci=0.95, lower=0.66, upper=0.78)
     )
     assert auc["value"] == {"value": 0.72, "lower": 0.66, "upper": 0.78}
     assert (brier["status"], brier["point_status"]) == ("pass", "pass")
@@ -150,3 +153,14 @@ def test_performance_checks_as_stored_on_a_hand_built_result() -> None:
     regression = {"task": "regression", "ci": 0.95, "overall": {"metrics": {"r2": {"value": None}}}}
     (r2,) = performance_checks(regression, PerformancePolicy())
     assert (r2["status"], r2["point_status"]) == ("insufficient_data", None)
+
+
+def test_a_result_is_judged_with_the_minimum_group_size_it_was_measured_with() -> None:
+    data = _hiring(300, 156, 600, 400)
+    measured = compute_fairness(
+        y_true=data["y_true"], y_pred=data["y_pred"], sensitive={"group": data["group"]}, n_boot=0
+    )
+    assert check_fairness(measured, FairnessPolicy()).checks[0].status == FAIL
+    with pytest.raises(MetricInputError) as error:
+        check_fairness(measured, FairnessPolicy(min_group_size=500))
+    assert error.value.problems == [OTHER_MIN_GROUP_SIZE.format(measured=30, policy=500)]
