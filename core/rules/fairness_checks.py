@@ -10,7 +10,7 @@ Regression results carry no checks: the policy sets no thresholds for them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from core.domain import CheckStatus
@@ -58,7 +58,8 @@ OTHER_MIN_GROUP_SIZE = (
     "{policy:,}; measure again with min_group_size={policy}, or use assess_fairness."
 )
 FOUR_FIFTHS = "Selection-rate ratio (four-fifths rule)"
-#: The limit checks: measured name, label, and the policy fields of threshold and basis.
+#: The limit checks (measured name, label); the policy's ``max_<name>`` and ``max_<name>_basis``
+#: hold the threshold and its basis, and a threshold of None skips the check.
 LIMITS = (
     ("demographic_parity_difference", "Demographic parity difference"),
     ("equalized_odds_difference", "Equalized odds difference"),
@@ -149,7 +150,7 @@ def check_fairness(result: FairnessResult, policy: FairnessPolicy) -> FairnessAs
         )
     features = tuple(
         FeatureAssessment(
-            **{name: getattr(feature, name) for name in _FEATURE_FIELDS},
+            **{f.name: getattr(feature, f.name) for f in fields(FeatureResult)},
             checks=feature_checks(feature, policy, ci=result.ci)
             if result.task == "classification"
             else (),
@@ -162,16 +163,14 @@ def check_fairness(result: FairnessResult, policy: FairnessPolicy) -> FairnessAs
         note = POINT_ESTIMATE_NOTE.format(ci=result.ci)
     else:
         note = NO_INTERVALS_NOTE
-    fields = {name: getattr(result, name) for name in _RESULT_FIELDS}
+    measured = {
+        f.name: getattr(result, f.name)
+        for f in fields(FairnessResult)
+        if f.name not in ("features", "notes")
+    }
     return FairnessAssessment(
-        **fields, features=features, notes=(*result.notes, note), policy=policy
+        **measured, features=features, notes=(*result.notes, note), policy=policy
     )
-
-
-_FEATURE_FIELDS = tuple(f for f in FeatureResult.__dataclass_fields__ if f != "checks")
-_RESULT_FIELDS = tuple(
-    f for f in FairnessResult.__dataclass_fields__ if f not in ("features", "notes")
-)
 
 
 def feature_checks(
@@ -199,21 +198,20 @@ class _FeatureJudge:
             None if feature.reference_group is None else self.labels.index(feature.reference_group)
         )
 
-    def _usable(self, metric: str) -> list[int]:
+    def _usable(self, metric: str) -> dict[int, float]:
+        """The metric of each eligible group where it is defined, in group order."""
         values = self.feature.values(metric)
-        return [g for g, v in enumerate(values) if self.eligible[g] and v is not None]
+        return {g: v for g, v in enumerate(values) if self.eligible[g] and v is not None}
 
     def _extreme(self, metric: str, highest: bool) -> int | None:
-        values = self.feature.values(metric)
         usable = self._usable(metric)
         if not usable:
             return None
-        pick = max if highest else min
-        return pick(usable, key=lambda g: values[g])  # type: ignore[arg-type, return-value]
+        pick = max if highest else min  # the first group on ties, as numpy's argmax and argmin
+        return pick(usable, key=usable.__getitem__)
 
     def _gap(self, metric: str) -> float | None:
-        values = [self.feature.values(metric)[g] for g in self._usable(metric)]
-        defined = [v for v in values if v is not None]
+        defined = list(self._usable(metric).values())
         return max(defined) - min(defined) if len(defined) >= 2 else None
 
     def _too_few(self) -> str | None:
@@ -332,11 +330,12 @@ class _FeatureJudge:
         return None
 
     def _lowest_ratio_group(self) -> int | None:
-        ratios = self.feature.values("selection_rate_ratio")
-        usable = [g for g in self._usable("selection_rate_ratio") if g != self.reference]
+        usable = self._usable("selection_rate_ratio")
+        if self.reference is not None:
+            usable.pop(self.reference, None)
         if not usable:
             return None
-        return min(usable, key=lambda g: ratios[g])  # type: ignore[arg-type, return-value]
+        return min(usable, key=usable.__getitem__)
 
     def four_fifths_check(self) -> Check:
         rates = self.feature.values("selection_rate")
