@@ -36,11 +36,17 @@ from core.services.evidence import (
 from core.services.inventory import get_model, list_versions, model_choices, version_summary
 
 UNDEFINED = "undefined"
-STATUS_WORDS = {"pass": "pass", "fail": "fail", "insufficient_data": "insufficient data"}
+STATUS_WORDS = {
+    "pass": "pass",
+    "fail": "fail",
+    "inconclusive": "inconclusive",
+    "insufficient_data": "insufficient data",
+}
 # Coloured badges in markdown (Streamlit's directive syntax; material icons ship with Streamlit).
 STATUS_BADGES = {
     "pass": ":green-badge[:material/check: pass]",
     "fail": ":red-badge[:material/close: fail]",
+    "inconclusive": ":orange-badge[:material/contrast: inconclusive]",
     "insufficient_data": ":orange-badge[:material/help: insufficient data]",
 }
 INTERVAL_COLUMN = "Measured (95% interval)"
@@ -321,13 +327,16 @@ def compute_evidence(
 
 
 def show_status(status: str | None, *, what: str, checks: Sequence[Mapping[str, Any]]) -> None:
-    """One banner: how many checks fail, cannot be made, or pass."""
+    """One banner: how many checks fail, are inconclusive, cannot be made, or pass."""
     counts = Counter(c["status"] for c in checks)
     n, fail, short = len(checks), counts["fail"], counts["insufficient_data"]
+    unsure = counts["inconclusive"]
     lacking = f" {short} cannot be made (insufficient data)." if short else ""
+    if unsure:
+        lacking = f" {unsure} inconclusive (the interval reaches across the threshold).{lacking}"
     if status == "fail":
         st.error(f"{what}: {fail} of {n} checks fail.{lacking}", icon=":material/cancel:")
-    elif status == "insufficient_data":
+    elif status in ("inconclusive", "insufficient_data"):
         st.warning(f"{what}: no check fails, but{lacking.lower()}", icon=":material/warning:")
     elif status == "pass":
         st.success(f"{what}: all {n} checks pass.", icon=":material/check_circle:")

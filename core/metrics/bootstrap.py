@@ -17,12 +17,13 @@ out of its interval, and an interval is undefined (None) when no replicate defin
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from core.metrics.plain import plain_floats
 
 __all__ = [
     "Estimate",
@@ -32,16 +33,7 @@ __all__ = [
     "percentile_bounds",
     "resample_cell_counts",
     "resample_group_cells",
-    "to_float",
 ]
-
-
-def to_float(value: float | np.floating | None) -> float | None:
-    """A plain Python float, or None for a missing or undefined (NaN) value."""
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) else value
 
 
 @dataclass(frozen=True)
@@ -90,10 +82,6 @@ def percentile_bounds(replicates: np.ndarray, *, ci: float) -> tuple[np.ndarray,
     return bounds[0], bounds[1]
 
 
-def _plain_floats(values: np.ndarray) -> list[float | None]:
-    return [None if v != v else v for v in values.tolist()]  # v != v: NaN
-
-
 def estimate_table(
     values: Mapping[str, np.ndarray],
     replicates: Mapping[str, np.ndarray] | None,
@@ -107,7 +95,7 @@ def estimate_table(
     """
     keys = list(values)
     points = [np.asarray(values[k], dtype=np.float64).reshape(-1) for k in keys]
-    flat = _plain_floats(np.concatenate(points))
+    flat = plain_floats(np.concatenate(points))
     if replicates is None:
         lows: list[float | None] = [None] * len(flat)
         highs: list[float | None] = [None] * len(flat)
@@ -119,7 +107,7 @@ def estimate_table(
             ]
         )
         lower, upper = percentile_bounds(stacked, ci=ci)
-        lows, highs = _plain_floats(lower), _plain_floats(upper)
+        lows, highs = plain_floats(lower), plain_floats(upper)
     made = [
         Estimate(v) if v is None else Estimate(v, lo, hi)
         for v, lo, hi in zip(flat, lows, highs, strict=True)

@@ -27,10 +27,13 @@ from core.errors import InputProblems, NotFound
 from core.files.artifacts import load_artifact
 from core.files.datasets import read_data
 from core.files.store import sha256_file
-from core.metrics.counts import MetricInputError
-from core.metrics.fairness import FairnessPolicy, compute_fairness
+from core.metrics.inputs import MetricInputError
 from core.metrics.performance import compute_performance
+from core.rules.checks import overall_status
+from core.rules.fairness_checks import assess_fairness
+from core.rules.performance_checks import performance_checks
 from core.rules.thresholds import (
+    FairnessPolicy,
     PerformancePolicy,
     default_fairness_policy,
     default_performance_policy,
@@ -423,70 +426,6 @@ def evidence_overview(*, session: Session) -> list[dict[str, Any]]:
 # --- Performance and fairness ---------------------------------------------------------------
 
 
-def _check(
-    label: str, value: float | None, threshold: float, direction: str, basis: str, unit: str = ""
-) -> dict[str, Any]:
-    if value is None:
-        status = "insufficient_data"
-        sentence = f"{label} is undefined on this data, so the check cannot be made."
-    else:
-        ok = value >= threshold if direction == "at_least" else value <= threshold
-        status = "pass" if ok else "fail"
-        relation = {
-            ("at_least", True): "at or above",
-            ("at_least", False): "below",
-            ("at_most", True): "at or below",
-            ("at_most", False): "above",
-        }[(direction, ok)]
-        sentence = f"{label} is {value:.3f}{unit}, {relation} the {threshold:g} policy threshold."
-    return {
-        "feature": None,
-        "label": label,
-        "status": status,
-        "value": {"value": value},
-        "threshold": threshold,
-        "direction": direction,
-        "basis": basis,
-        "sentence": sentence,
-    }
-
-
-def performance_checks(
-    results: Mapping[str, Any], policy: PerformancePolicy
-) -> list[dict[str, Any]]:
-    """The policy's performance checks on a performance result (as stored)."""
-    metrics = results["overall"]["metrics"]
-    checks = []
-
-    def value(name: str) -> float | None:
-        return (metrics.get(name) or {}).get("value")
-
-    if results["task"] == "classification":
-        if policy.min_roc_auc is not None and "roc_auc" in metrics:
-            checks.append(
-                _check(
-                    "ROC AUC",
-                    value("roc_auc"),
-                    policy.min_roc_auc,
-                    "at_least",
-                    policy.min_roc_auc_basis,
-                )
-            )
-        if policy.max_brier_score is not None and "brier_score" in metrics:
-            checks.append(
-                _check(
-                    "Brier score",
-                    value("brier_score"),
-                    policy.max_brier_score,
-                    "at_most",
-                    policy.max_brier_score_basis,
-                )
-            )
-    elif policy.min_r2 is not None:
-        checks.append(_check("R²", value("r2"), policy.min_r2, "at_least", policy.min_r2_basis))
-    return checks
-
-
 def roc_points(y_true: np.ndarray, score: np.ndarray, most: int = 200) -> dict[str, list[float]]:
     """The ROC curve (scikit-learn's, with its corner points), thinned to at most ``most`` points
     evenly spaced along it, so the stored evidence holds the chart without every row."""
@@ -503,14 +442,6 @@ def roc_points(y_true: np.ndarray, score: np.ndarray, most: int = 200) -> dict[s
         # The first threshold is +inf (nothing selected); stored as null.
         "threshold": [None if np.isnan(v) else float(v) for v in finite],
     }
-
-
-def _overall_status(checks: Sequence[Mapping[str, Any]]) -> str | None:
-    statuses = {c["status"] for c in checks}
-    for status in ("fail", "insufficient_data", "pass"):
-        if status in statuses:
-            return status
-    return None
 
 
 def _parse_references(specs: Sequence[str]) -> dict[str, str]:
@@ -590,7 +521,7 @@ def evaluate_version(
         if decisions is None:
             decisions = (data["y_score"] >= threshold).astype(np.int8)
         fairness = (
-            compute_fairness(
+            assess_fairness(
                 y_true=data["y_true"],
                 y_pred=decisions,
                 sensitive={c: frame[c] for c in sensitive},
@@ -629,7 +560,7 @@ def evaluate_version(
         inputs=inputs,
         config=perf_config,
         results=perf_results,
-        status=_overall_status(perf_results["checks"]),
+        status=overall_status(c["status"] for c in perf_results["checks"]),
         seconds=perf_seconds,
     )
     stored_fair = None

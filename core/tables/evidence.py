@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.db.types import UTCDateTime, utcnow, when_column
+from core.domain import EvidenceKind, JobState
 
-EVIDENCE_KINDS = ("performance", "fairness", "explanation")
-JOB_STATES = ("queued", "running", "done", "failed")
+EVIDENCE_KINDS = tuple(kind.value for kind in EvidenceKind)
+JOB_STATES = tuple(state.value for state in JobState)
 
 
 class Evidence(SQLModel, table=True):
@@ -58,7 +59,7 @@ class Job(SQLModel, table=True):
     kind: str = Field(max_length=32)
     version_id: int | None = Field(default=None, foreign_key="model_version.id")
     params_json: str = Field(default="{}", sa_type=sa.Text)
-    state: str = Field(default="queued", max_length=16)
+    state: str = Field(default=JobState.queued.value, max_length=16)
     progress: float = Field(default=0.0)
     message: str = Field(default="", sa_type=sa.Text)
     requested_by: int | None = Field(default=None, foreign_key="user.id")

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.db.types import OPEN_END, UTCDateTime, utcnow, when_column
+from core.domain import Stage
 
-STAGES = ("development", "qa", "preproduction", "production", "retired")
+#: Stage names in promotion order, as stored.
+STAGES = tuple(stage.value for stage in Stage)
 
 
 class Dataset(SQLModel, table=True):
@@ -58,7 +60,7 @@ class ModelEntry(SQLModel, table=True):
     validator_id: int | None = Field(default=None, foreign_key="user.id")
     risk_tier: str | None = Field(default=None, max_length=16)
     current_version_id: int | None = Field(default=None)
-    current_stage: str = Field(default="development", max_length=16)
+    current_stage: str = Field(default=Stage.development.value, max_length=16)
     production_version_id: int | None = Field(default=None)
     next_review_date: datetime | None = when_column(nullable=True)
     open_findings: int = Field(default=0)
@@ -89,7 +91,7 @@ class ModelSnapshot(SQLModel, table=True):
     owner_id: int | None = Field(default=None)
     risk_tier: str | None = Field(default=None, max_length=16)
     current_version_id: int | None = Field(default=None)
-    current_stage: str = Field(default="development", max_length=16)
+    current_stage: str = Field(default=Stage.development.value, max_length=16)
     production_version_id: int | None = Field(default=None)
     next_review_date: datetime | None = when_column(nullable=True)
     open_findings: int = Field(default=0)
@@ -140,7 +142,7 @@ class ModelVersion(SQLModel, table=True):
     parent_version_id: int | None = Field(default=None, foreign_key="model_version.id")
     registered_by: int | None = Field(default=None, foreign_key="user.id")
     registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    stage: str = Field(default="development", max_length=16)
+    stage: str = Field(default=Stage.development.value, max_length=16)
 
 
 class StageChange(SQLModel, table=True):

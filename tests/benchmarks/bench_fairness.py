@@ -28,8 +28,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from core.metrics.fairness import FairnessPolicy, FairnessResult, compute_fairness
+from core.metrics.fairness import FairnessResult
 from core.metrics.performance import compute_performance
+from core.rules.fairness_checks import assess_fairness
+from core.rules.thresholds import FairnessPolicy
 
 SEXES = np.array(["female", "male"], dtype=object)
 AGE_BANDS = np.array(["18-25", "26-35", "36-50", "51-65", "66+"], dtype=object)
@@ -147,7 +149,7 @@ def main() -> int:
     every_group = FairnessPolicy(min_group_size=1)
 
     def report(sensitive: dict[str, Any], n_boot: int = 0) -> FairnessResult:
-        return compute_fairness(
+        return assess_fairness(
             y_true=data["y_true"],
             y_pred=data["y_pred"],
             sensitive=sensitive,
@@ -184,7 +186,7 @@ def main() -> int:
     theirs = fairlearn_report(subset)
     fairlearn_seconds = time.perf_counter() - start
     fairlearn_full = fairlearn_seconds * rows / fairlearn_rows
-    ours_subset = compute_fairness(
+    ours_subset = assess_fairness(
         y_true=subset["y_true"],
         y_pred=subset["y_pred"],
         sensitive={"sex": subset["sex"], "age_band": subset["age_band"]},

@@ -223,7 +223,7 @@ def test_overview_gives_the_newest_status_of_each_current_version(
     ]
     evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
     # A laxer policy passes; the newest evidence decides what the overview shows.
-    from core.metrics.fairness import FairnessPolicy
+    from core.rules.thresholds import FairnessPolicy
 
     lax = FairnessPolicy(
         min_selection_rate_ratio=0.5,

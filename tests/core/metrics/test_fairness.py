@@ -37,7 +37,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, mean_absolute_error, precision_score
 
-from core.metrics.counts import (
+from core.metrics.fairness import (
+    NO_SENSITIVE,
+    SINGLE_GROUP,
+    UNKNOWN_REFERENCE_GROUP,
+    FairnessResult,
+    compute_fairness,
+)
+from core.metrics.inputs import (
     LENGTH_MISMATCH,
     NO_POSITIVE_LABEL,
     PROBABILITIES_AS_LABELS,
@@ -45,17 +52,10 @@ from core.metrics.counts import (
     MetricInputError,
     encode_groups,
 )
-from core.metrics.fairness import (
-    NO_SENSITIVE,
-    SINGLE_GROUP,
-    UNKNOWN_REFERENCE_GROUP,
-    FairnessPolicy,
-    FairnessResult,
-    compute_fairness,
-)
+from core.rules.fairness_checks import assess_fairness
+from core.rules.thresholds import FairnessPolicy
 
 TOL = 1e-12
-EVERY_GROUP = FairnessPolicy(min_group_size=1)
 CONTAINERS = {
     "list": lambda a: a.tolist(),
     "ndarray": lambda a: a,
@@ -129,7 +129,7 @@ def test_group_metrics_equal_fairlearn(dataset: str, container: str) -> None:
         y_true=wrap(data["y_true"]),
         y_pred=wrap(data["y_pred"]),
         sensitive={"sex": wrap(data["sex"]), "age": wrap(data["age"])},
-        policy=EVERY_GROUP,
+        min_group_size=1,
         n_boot=0,
     )
     assert [f.name for f in result.features] == list(FEATURES)
@@ -163,7 +163,7 @@ def test_between_groups_equal_fairlearn_functions(dataset: str, container: str) 
         y_true=wrap(data["y_true"]),
         y_pred=wrap(data["y_pred"]),
         sensitive={"sex": wrap(data["sex"]), "age": wrap(data["age"])},
-        policy=EVERY_GROUP,
+        min_group_size=1,
         n_boot=0,
     )
     for feature, columns in FEATURES.items():
@@ -203,7 +203,7 @@ def test_between_groups_skip_undefined_rates_like_a_nan_metric_frame(dataset: st
         y_true=data["y_true"],
         y_pred=data["y_pred"],
         sensitive={"sex": data["sex"], "age": data["age"]},
-        policy=EVERY_GROUP,
+        min_group_size=1,
         n_boot=0,
     )
     metrics = {
@@ -279,7 +279,7 @@ def test_four_fifths_rule_boundary(hires: int) -> None:
     for hires_a, expected in ((largest, "pass"), (largest + 1, "fail")):
         group, hired = _four_fifths_data(hires_a, hires)
         y_true = np.resize([0, 1], 1000)
-        result = compute_fairness(
+        result = assess_fairness(
             y_true=y_true, y_pred=hired, sensitive={"applicant_group": group}, n_boot=0
         )
         feature = result.feature("applicant_group")
@@ -304,7 +304,7 @@ def test_four_fifths_against_a_chosen_reference_group() -> None:
     group = np.array(["A"] * 100 + ["B"] * 100 + ["C"] * 100)
     rates = {"A": 0.5, "B": 0.6, "C": 0.35}
     hired = np.concatenate([np.arange(100) < 100 * rates[g] for g in "ABC"]).astype(int)
-    result = compute_fairness(
+    result = assess_fairness(
         y_true=np.resize([0, 1], 300),
         y_pred=hired,
         sensitive={"g": group},
@@ -326,7 +326,7 @@ def test_four_fifths_against_a_chosen_reference_group() -> None:
 
 def test_small_groups_are_flagged_and_excluded_from_pass_fail() -> None:
     data = _dataset("tiny_groups")
-    result = compute_fairness(
+    result = assess_fairness(
         y_true=data["y_true"], y_pred=data["y_pred"], sensitive={"age": data["age"]}, n_boot=100
     )
     feature = result.feature("age")
@@ -349,7 +349,7 @@ def test_small_groups_are_flagged_and_excluded_from_pass_fail() -> None:
 
 def test_too_few_eligible_groups_gives_insufficient_data() -> None:
     group = np.array(["A"] * 100 + ["B"] * 10)
-    result = compute_fairness(
+    result = assess_fairness(
         y_true=np.resize([0, 1], 110),
         y_pred=np.resize([1, 0, 0], 110),
         sensitive={"g": group},
@@ -364,10 +364,10 @@ def test_too_few_eligible_groups_gives_insufficient_data() -> None:
 
 def test_policy_thresholds_decide_pass_and_fail() -> None:
     data = _dataset("balanced")
-    strict = compute_fairness(
+    strict = assess_fairness(
         y_true=data["y_true"], y_pred=data["y_pred"], sensitive={"sex": data["sex"]}, n_boot=0
     )
-    lenient = compute_fairness(
+    lenient = assess_fairness(
         y_true=data["y_true"],
         y_pred=data["y_pred"],
         sensitive={"sex": data["sex"]},
@@ -407,7 +407,7 @@ def _plain_json(value) -> None:
 
 def test_to_dict_is_plain_json_with_seed_and_intervals() -> None:
     data = _dataset("zero_positives")
-    result = compute_fairness(
+    result = assess_fairness(
         y_true=data["y_true"],
         y_pred=data["y_pred"],
         sensitive={"sex": data["sex"], "age": data["age"]},
@@ -464,11 +464,11 @@ def test_many_levels_take_the_compacted_path() -> None:
     b = rng.integers(0, 1500, n).astype(str)
     y_true, y_pred = rng.integers(0, 2, n), rng.integers(0, 2, n)
     result = compute_fairness(
-        y_true=y_true, y_pred=y_pred, sensitive={"a": a, "b": b}, n_boot=0, policy=EVERY_GROUP
+        y_true=y_true, y_pred=y_pred, sensitive={"a": a, "b": b}, n_boot=0, min_group_size=1
     )
     combined = np.char.add(np.char.add(a, " × "), b)
     single = compute_fairness(
-        y_true=y_true, y_pred=y_pred, sensitive={"a × b": combined}, n_boot=0, policy=EVERY_GROUP
+        y_true=y_true, y_pred=y_pred, sensitive={"a × b": combined}, n_boot=0, min_group_size=1
     )
     ours, theirs = result.feature("a × b").to_dict(), single.features[0].to_dict()
     assert sorted(ours["groups"], key=str) == sorted(theirs["groups"], key=str)
@@ -553,7 +553,7 @@ def test_regression_groups_equal_fairlearn() -> None:
     group = rng.choice(np.array(["a", "b", "c"]), n)
     y_true = rng.normal(50, 10, n)
     y_pred = y_true + rng.normal(np.where(group == "a", 2.0, 0.0), 5, n)
-    result = compute_fairness(
+    result = assess_fairness(
         y_true=y_true, y_pred=y_pred, sensitive={"g": group}, task="regression", n_boot=200
     )
     frame = MetricFrame(
@@ -630,7 +630,7 @@ def _fairness_or_none(y_true, y_pred, g, h, n_boot=0) -> FairnessResult | None:
             y_true=y_true,
             y_pred=y_pred,
             sensitive={"g": g, "h": h},
-            policy=FairnessPolicy(min_group_size=2),
+            min_group_size=2,
             n_boot=n_boot,
         )
     except MetricInputError as error:

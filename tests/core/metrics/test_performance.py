@@ -20,13 +20,12 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
 from core.metrics.bootstrap import make_rng, resample_cell_counts
-from core.metrics.counts import LENGTH_MISMATCH, PROBABILITIES_AS_LABELS, MetricInputError
+from core.metrics.cell_statistics import score_cells, score_statistics
+from core.metrics.inputs import LENGTH_MISMATCH, PROBABILITIES_AS_LABELS, MetricInputError
 from core.metrics.performance import (
     HARD_SCORES_NOTE,
     NO_PREDICTIONS,
     ONE_CLASS_NOTE,
-    _score_cells,
-    _score_statistics,
     compute_performance,
 )
 
@@ -244,12 +243,12 @@ def test_each_bootstrap_replicate_equals_sklearn_on_the_resampled_rows(dataset: 
     data = _classification(dataset)
     y_pred = (data["score"] >= 0.5).astype(np.uint8)
     truth = data["y_true"].astype(np.uint8)
-    cells, counts, _ = _score_cells(truth, y_pred, data["score"], 10, True)
+    cells, counts, _ = score_cells(truth, y_pred, data["score"], 10, True)
     labels = cells.label
     draws = resample_cell_counts(counts, n_boot=3, rng=make_rng(0, "test"))
     for draw in draws:
         assert draw.sum() == len(truth)
-        stats = _score_statistics(cells, draw)
+        stats = score_statistics(cells, draw)
         rows_true = np.repeat(labels, draw)
         rows_score = np.repeat(cells.score, draw)
         assert abs(stats[4] - skm.roc_auc_score(rows_true, rows_score)) <= TOL
