@@ -7,6 +7,8 @@ re-checks it, as the web page does.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from sqlmodel import Session
@@ -112,7 +114,10 @@ _COMMON = [
 ]
 
 
-def _with_common(func):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _with_common(func: F) -> F:
     for decorator in reversed(_COMMON):
         func = decorator(func)
     return func

@@ -108,7 +108,14 @@ def _judge_evidence(
         sentence = STALE.format(kind=req.kind, id=facts.id, age=age, limit=req.stale_after_days)
         return RequirementStatus(status="stale", sentence=sentence, **ident, **base)
     selected = _selected(req, facts.checks)
-    failed = [c for c in selected if c.get("status") == "fail"]
+    # Judged on the point estimate (the shipped policy's rule): an inconclusive check whose
+    # point estimate fails counts as failing.
+    failed = [
+        c
+        for c in selected
+        if c.get("status") == "fail"
+        or (c.get("status") == "inconclusive" and c.get("point_status") == "fail")
+    ]
     if not selected and facts.status == "fail":
         failed = [{"label": f"{req.kind} status"}]
     open_fail = [c for c in failed if not _waived(c, waivers)]
