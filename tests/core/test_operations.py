@@ -120,24 +120,6 @@ def _get(url: str) -> tuple[int, dict[str, Any]] | None:
         return None
 
 
-@pytest.mark.sqlite_only  # the server's database does not matter here; one start is slow enough
-def test_sigterm_stops_the_server_and_frees_its_port(
-    start: Callable[..., subprocess.Popen[str]],
-) -> None:
-    port = _free_port()
-    server = start("serve", "--port", str(port), GATEHOUSE_APP_WORKER="1")
-    base = f"http://127.0.0.1:{port}/gatehouse/health"
-    assert _wait_for("the server", lambda: _get(f"{base}/live")) == (200, {"status": "alive"})
-    status, ready = _get(f"{base}/ready") or (0, {})
-    assert (status, ready["status"], ready["schema"]) == (200, "ready", ready["expected_schema"])
-    assert not _port_free(port)  # the check below can fail: while it serves, the port is taken
-    code, log = _stop(server)
-    # uvicorn shuts down gracefully, then re-raises the signal so the supervisor sees it
-    assert code in (0, -signal.SIGTERM), log
-    assert _port_free(port)
-    assert "Background worker stopped" in log  # the lifespan stopped the app's worker
-
-
 @pytest.fixture
 def slow_job(session: Session, demo_files: DemoFiles) -> int:
     """An explanation job that takes a while (a forest explained on 2,000 rows)."""
@@ -182,6 +164,29 @@ def _job_actions(job_id: int) -> list[str]:
                 .order_by(col(AuditEvent.id))
             ).all()
         )
+
+
+@pytest.mark.sqlite_only  # the server's database does not matter here; one start is slow enough
+def test_sigterm_stops_the_server_its_worker_and_frees_the_port(
+    start: Callable[..., subprocess.Popen[str]], slow_job: int
+) -> None:
+    port = _free_port()
+    server = start("serve", "--port", str(port), GATEHOUSE_APP_WORKER="1")
+    base = f"http://127.0.0.1:{port}/gatehouse/health"
+    assert _wait_for("the server", lambda: _get(f"{base}/live")) == (200, {"status": "alive"})
+    status, ready = _get(f"{base}/ready") or (0, {})
+    assert (status, ready["status"], ready["schema"]) == (200, "ready", ready["expected_schema"])
+    # `serve` became the server (exec): the worker thread holding the job runs in that process.
+    _wait_for("the server's worker to hold the job", lambda: _held_by(slow_job, server))
+    assert not _port_free(port)  # the check below can fail: while it serves, the port is taken
+    code, log = _stop(server)
+    # uvicorn shuts down gracefully, then re-raises the signal so the supervisor sees it
+    assert code in (0, -signal.SIGTERM), log
+    assert _port_free(port)
+    assert "Background worker stopped" in log
+    back = _job(slow_job)
+    assert (back.state, back.lease_token) == ("queued", None), log
+    assert _job_actions(slow_job) == ["job_submitted", "job_released"]
 
 
 def test_a_stopped_worker_gives_its_job_to_the_next_one(
