@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.config import get_settings
-from core.db import head_revision, session_scope
+from core.db import session_scope
 from core.services.auth import COOKIE_NAME, end_session, exchange_ticket
 from core.services.health import Readiness, readiness
 
@@ -77,9 +77,9 @@ async def ready(_request: Request) -> Response:
     try:
         state = await asyncio.wait_for(run_in_threadpool(readiness), READINESS_TIMEOUT)
     except TimeoutError:
-        state = Readiness(False, False, None, head_revision(), NO_ANSWER)
+        state = Readiness.unreachable(NO_ANSWER)
     except Exception as err:  # whatever the driver raised: not ready, and say why
-        state = Readiness(False, False, None, head_revision(), f"{type(err).__name__}: {err}")
+        state = Readiness.unreachable(f"{type(err).__name__}: {err}")
     return JSONResponse(state.to_dict(), status_code=200 if state.ready else 503)
 
 

@@ -31,6 +31,11 @@ class Readiness:
     expected_schema: str
     problem: str | None = None
 
+    @classmethod
+    def unreachable(cls, problem: str) -> Readiness:
+        """Not ready because the database could not be asked (an error, or no answer in time)."""
+        return cls(False, False, None, head_revision(), problem)
+
     def to_dict(self) -> dict[str, Any]:
         return {"status": "ready" if self.ready else "not ready", **asdict(self)}
 
@@ -41,7 +46,7 @@ def readiness(url: str | None = None) -> Readiness:
     try:
         found = current_revision(url)
     except DatabaseProblem as err:
-        return Readiness(False, False, None, expected, " ".join(err.problems))
+        return Readiness.unreachable(" ".join(err.problems))
     if found != expected:
         problem = SCHEMA_MISMATCH.format(found=found or "none", expected=expected)
         return Readiness(False, True, found, expected, problem)
