@@ -290,7 +290,7 @@ def run_or_await(
     caller waiting for nobody. ``on_wait(job)`` is called once when waiting starts.
     """
     job = run_job(job_id)
-    waiting = threading.Event()
+    waiting = False
     while job.state in ACTIVE_STATES:
         with session_scope() as session:
             requeue_stale_jobs(session=session, abandoned=holder_is_gone)
@@ -300,9 +300,9 @@ def run_or_await(
             continue
         if job.state != "running":
             break
-        if on_wait is not None and not waiting.is_set():
+        if on_wait is not None and not waiting:
             on_wait(job)
-        waiting.set()
+        waiting = True
         wait_for_work(poll)  # woken early when this process releases or queues a job
     return job
 

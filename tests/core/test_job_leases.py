@@ -170,3 +170,26 @@ def test_a_job_of_a_process_that_ended_is_taken_over_at_once(
         assert requeue_stale_jobs(session=s) == 0  # its heartbeat is fresh...
         assert requeue_stale_jobs(session=s, abandoned=holder_is_gone) == 1  # ...but it is gone
     assert _job(job_id).state == "queued"
+
+
+def test_explain_waits_for_a_live_worker_then_returns_its_outcome(
+    session: Session, version_id: int
+) -> None:
+    from core.services.jobs import run_or_await
+
+    job_id = _queue(session, version_id, rows=40)
+    live = claim_job(job_id, f"{socket.gethostname()}:{os.getppid()}:MainThread")
+    assert live is not None
+    seen: list[Job] = []
+    outcome: list[Job] = []
+    waiter = threading.Thread(
+        target=lambda: outcome.append(run_or_await(job_id, poll=0.05, on_wait=seen.append))
+    )
+    waiter.start()
+    while not seen and waiter.is_alive():
+        waiter.join(0.01)
+    assert seen and seen[0].worker == live.worker  # it waits for the holder, which is alive
+    finish_job(live, evidence_id=None, error="the live worker's outcome")
+    waiter.join()
+    assert (outcome[0].state, outcome[0].error) == ("failed", "the live worker's outcome")
+    assert _job(job_id).attempts == 1  # nobody took the job from its live worker
