@@ -1,19 +1,26 @@
-"""HTTP routes that set and clear the HttpOnly session cookie (page scripts cannot set headers)."""
+"""HTTP routes next to Streamlit: the HttpOnly session cookie (page scripts cannot set headers)
+and the health checks (liveness, readiness)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.config import get_settings
-from core.db import current_revision, session_scope
+from core.db import session_scope
 from core.services.auth import COOKIE_NAME, end_session, exchange_ticket
+from core.services.health import Readiness, readiness
 
 SESSION_PATH = "/gatehouse/session"
 LOGOUT_PATH = "/gatehouse/logout"
+HEALTH_PATH = "/gatehouse/health"
+READINESS_TIMEOUT = 5.0
+NO_ANSWER = f"The database did not answer within {READINESS_TIMEOUT:g} s."
 
 
 def _same_origin(request: Request) -> bool:
@@ -60,13 +67,26 @@ async def close_session(request: Request) -> Response:
     return response
 
 
-async def health(_request: Request) -> Response:
-    """Liveness plus the schema revision, for load balancers and the team deployment."""
-    return JSONResponse({"status": "ok", "schema": current_revision()})
+async def live(_request: Request) -> Response:
+    """Liveness: the process answers (a supervisor restarts it when this fails)."""
+    return JSONResponse({"status": "alive"})
+
+
+async def ready(_request: Request) -> Response:
+    """Readiness: the database is reachable and at this code's schema revision (else 503)."""
+    try:
+        state = await asyncio.wait_for(run_in_threadpool(readiness), READINESS_TIMEOUT)
+    except TimeoutError:
+        state = Readiness.unreachable(NO_ANSWER)
+    except Exception as err:  # whatever the driver raised: not ready, and say why
+        state = Readiness.unreachable(f"{type(err).__name__}: {err}")
+    return JSONResponse(state.to_dict(), status_code=200 if state.ready else 503)
 
 
 ROUTES = [
     Route(SESSION_PATH, open_session, methods=["POST"]),
     Route(LOGOUT_PATH, close_session, methods=["POST"]),
-    Route("/gatehouse/health", health, methods=["GET"]),
+    Route(HEALTH_PATH, ready, methods=["GET"]),
+    Route(f"{HEALTH_PATH}/ready", ready, methods=["GET"]),
+    Route(f"{HEALTH_PATH}/live", live, methods=["GET"]),
 ]

@@ -11,7 +11,6 @@ from app.navigation import NAVIGATION, PAGES_DIR, REVIEWER_LANDING, REVIEWER_ROL
 from app.ui import show_problems
 from core.db import check_schema
 from core.errors import GatehouseError
-from core.services.jobs import start_background_worker
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -35,7 +34,6 @@ def main() -> None:
         st.navigation([_page("login.py", "Sign in", ":material/login:", default=True)]).run()
         return
     user_session.remember(user)
-    start_background_worker()  # runs queued jobs in this process (also those left by a restart)
     sections: dict[str, list[st.Page]] = {}
     landing = (
         REVIEWER_LANDING if user.has(*REVIEWER_ROLES) and not user.has("risk_manager") else None

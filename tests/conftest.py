@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,11 @@ from core.db import dispose_engines, get_engine, migrate
 from core.demo.data import DemoFiles, write_demo_files
 
 POSTGRES_URL = os.environ.get("GATEHOUSE_TEST_POSTGRES_URL")
+# Every process the tests start inherits this mark, so the run can find what it left behind,
+# even a server reparented to init after its parent was stopped.
+RUN_MARK = f"GATEHOUSE_TEST_RUN={uuid.uuid4().hex}"
+os.environ["GATEHOUSE_TEST_RUN"] = RUN_MARK.partition("=")[2]
+LEFTOVER = ("gatehouse", "streamlit", "core.cli")
 # No worker thread in the test process: tests run jobs themselves (core.services.jobs.run_job), so what
 # a test sees never depends on a thread's timing. The browser tests' server runs one.
 os.environ["GATEHOUSE_APP_WORKER"] = "0"
@@ -79,3 +86,39 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     sqlite_only = any(m.name == "sqlite_only" for m in metafunc.definition.iter_markers())
     if "empty_db_url" in metafunc.fixturenames and not sqlite_only:
         metafunc.parametrize("empty_db_url", BACKENDS, indirect=True)
+
+
+def _leftover_processes() -> list[tuple[int, str]]:
+    """Processes (other than this one) that carry this run's mark and run Gatehouse or Streamlit."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if RUN_MARK.encode() in environ and any(word in cmdline for word in LEFTOVER):
+            found.append((int(entry.name), cmdline.strip()))
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # The run fails when it leaves a server or worker running (then stops them).
+    if os.environ.get("PYTEST_XDIST_WORKER") or not Path("/proc").is_dir():
+        return
+    leftovers = _leftover_processes()
+    if not leftovers:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"  pid {pid}: {cmd[:200]}" for pid, cmd in leftovers]
+    message = "The tests left Gatehouse processes running:\n" + "\n".join(lines)
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    else:
+        print(message)
+    for pid, _ in leftovers:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -15,6 +15,7 @@ import click
 from sqlmodel import Session
 
 from core.errors import GatehouseError, InputProblems
+from core.logging_setup import configure_logging
 from core.services.auth import authenticate
 from core.tables import User
 
@@ -86,6 +87,10 @@ def cli_actor(session: Session, username: str | None) -> User | None:
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def main(debug: bool) -> None:
     """Gatehouse: model governance and review."""
+    try:
+        configure_logging()
+    except ValueError as err:
+        _fail([str(err)])
 
 
 NEEDS_USER = (

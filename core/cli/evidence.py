@@ -1,8 +1,9 @@
-"""`gatehouse evaluate` and `gatehouse explain`: evidence from a pipeline."""
+"""`gatehouse evaluate`, `explain` and `evidence list/show`: evidence from and for a pipeline."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +15,17 @@ from core.cli.base import (
 )
 from core.db import check_schema, session_scope
 from core.errors import InputProblems
+
+if TYPE_CHECKING:
+    from core.services.evidence import StoredEvidence
+
+NO_EVIDENCE = (
+    "Version {version} has no evidence yet; compute it with `gatehouse evaluate {version}`."
+)
+WAITING = (
+    "Job {job_id} is running in worker {worker}; waiting for its outcome (Ctrl+C stops waiting, "
+    "the job goes on)."
+)
 
 
 @main.command()
@@ -104,13 +116,13 @@ def explain(
 ) -> None:
     """Compute and store explanation evidence (SHAP, partial dependence) for a model version.
 
-    Runs as a job in this process, so its progress and outcome are recorded like any job's.
+    Runs as a job in this process, so its progress and outcome are recorded like any job's. When
+    a live worker already runs the identical job, waits for its outcome; a job left by a worker
+    that is gone (a killed run) is taken over and run here, so nothing waits for nobody.
     """
-    import time
-
     from core.services.evidence import get_evidence
     from core.services.explanations import explanation_summary, submit_explanation
-    from core.services.jobs import get_job, run_job
+    from core.services.jobs import run_or_await
 
     check_schema()
     with session_scope() as session:
@@ -123,11 +135,9 @@ def explain(
             background=background,
         ).id
     assert job_id is not None
-    job = run_job(job_id)
-    while job.state in ("queued", "running"):  # another worker took it: wait for its outcome
-        time.sleep(1.0)
-        with session_scope() as session:
-            job = get_job(session=session, job_id=job_id)
+    job = run_or_await(
+        job_id, on_wait=lambda j: click.echo(WAITING.format(job_id=j.id, worker=j.worker), err=True)
+    )
     if job.state != "done" or job.evidence_id is None:
         raise InputProblems([job.error or f"Job {job_id} ended as {job.state}."])
     with session_scope() as session:
@@ -167,3 +177,88 @@ def _explanation_text(data: dict[str, Any]) -> str:
     ]
     lines += [f"  Note: {n}" for n in data["notes"]]
     return "\n".join(lines)
+
+
+@main.group()
+def evidence() -> None:
+    """Read stored evidence whole, for pipelines that act on what was computed."""
+
+
+def _stored_whole(stored: StoredEvidence, *, intact: bool) -> dict[str, Any]:
+    """Everything stored about one evidence row: identity, hashes, configuration and results."""
+    return {
+        "evidence_id": stored.id,
+        "version_id": stored.version_id,
+        "kind": stored.kind,
+        "sha256": stored.sha256,
+        "intact": intact,
+        "status": stored.status,
+        "computed_by": stored.computed_by,
+        "computed_at": stored.computed_at,
+        "seconds": stored.seconds,
+        "inputs": stored.inputs,
+        "config": stored.config,
+        "environment": stored.environment,
+        "results": stored.results,
+    }
+
+
+def _evidence_line(data: dict[str, Any]) -> str:
+    intact = "" if data["intact"] else "  HASH MISMATCH"
+    return (
+        f"{data['evidence_id']:>6}  {data['kind']:<12} {data['status'] or 'no checks':<10} "
+        f"{data['sha256'][:12]}  {data['computed_at']}  {data['computed_by'] or 'system'}{intact}"
+    )
+
+
+@evidence.command("list")
+@click.argument("version_id", type=int)
+@click.option("--kind", default=None, help="Only evidence of this kind (performance, ...).")
+@click.option("--user", "acting", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Every row whole, as JSON.")
+@handles_errors
+def evidence_list(version_id: int, kind: str | None, acting: str | None, as_json: bool) -> None:
+    """Every evidence row of a version, newest first (whole with --json)."""
+    from core.services.evidence import (
+        evidence_for_version,
+        get_evidence,
+        get_version,
+        verify_evidence,
+    )
+
+    check_schema()
+    with session_scope() as session:
+        required_actor(session, acting)
+        get_version(session, version_id)
+        rows = [
+            _stored_whole(
+                get_evidence(session=session, evidence_id=row["evidence_id"]),
+                intact=verify_evidence(session=session, evidence_id=row["evidence_id"]),
+            )
+            for row in evidence_for_version(session=session, version_id=version_id)
+            if kind is None or row["kind"] == kind
+        ]
+    emit(
+        rows,
+        as_json,
+        lambda rs: "\n".join(map(_evidence_line, rs)) or NO_EVIDENCE.format(version=version_id),
+    )
+
+
+@evidence.command("show")
+@click.argument("evidence_id", type=int)
+@click.option("--user", "acting", default=None)
+@click.option("--json", "as_json", is_flag=True, help="The row whole, as JSON.")
+@handles_errors
+def evidence_show(evidence_id: int, acting: str | None, as_json: bool) -> None:
+    """One evidence row whole: hashes, inputs, configuration, environment and results."""
+    from core.services.evidence import get_evidence, verify_evidence
+
+    check_schema()
+    with session_scope() as session:
+        required_actor(session, acting)
+        data = _stored_whole(
+            get_evidence(session=session, evidence_id=evidence_id),
+            intact=verify_evidence(session=session, evidence_id=evidence_id),
+        )
+    emit(data, as_json, lambda d: json.dumps(d, indent=2, default=str))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
+import logging
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import click
 
@@ -15,6 +20,10 @@ from core.cli.base import (
 )
 from core.config import get_settings
 from core.db import check_schema, migrate, safe_url
+from core.services.job_leases import wake_workers
+from core.services.jobs import SHUTDOWN_GRACE
+
+log = logging.getLogger("core.cli")
 
 
 @main.command()
@@ -49,7 +58,11 @@ def demo(reset: bool, as_json: bool) -> None:
 @click.option("--address", default=None, help="Address (GATEHOUSE_ADDRESS, default 127.0.0.1).")
 @handles_errors
 def serve(port: int | None, address: str | None) -> None:
-    """Start the web app (Streamlit with the session-cookie routes)."""
+    """Start the web app (Streamlit with the session-cookie routes).
+
+    The command replaces itself with the server process (exec): a supervisor's SIGTERM reaches
+    the server, which shuts down gracefully, and the exit code is the server's.
+    """
     settings = get_settings()
     check_schema()
     server = Path(__file__).resolve().parents[2] / "app" / "server.py"
@@ -62,7 +75,9 @@ def serve(port: int | None, address: str | None) -> None:
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
     ]  # fmt: skip
-    sys.exit(subprocess.call(cmd))  # noqa: S603 (our own interpreter and arguments)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, cmd)  # noqa: S606 (our own interpreter and arguments)
 
 
 @main.command()
@@ -74,21 +89,50 @@ def serve(port: int | None, address: str | None) -> None:
     show_default=True,
     help="Seconds between queue checks.",
 )
+@click.option(
+    "--grace",
+    type=click.FloatRange(0),
+    default=SHUTDOWN_GRACE,
+    show_default=True,
+    help="Seconds a stopping worker waits for its job before giving it back to the queue.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @handles_errors
-def worker(once: bool, poll: float, as_json: bool) -> None:
-    """Run background jobs (explanations) from the shared queue; start as many as you like."""
-    from core.services.jobs import job_summary, work
+def worker(once: bool, poll: float, grace: float, as_json: bool) -> None:
+    """Run background jobs (explanations) from the shared queue; start as many as you like.
+
+    SIGTERM or SIGINT (Ctrl+C) stops it gracefully: it claims nothing more, and the job it holds
+    finishes or goes back to the queue within ``--grace`` seconds, for another worker to run.
+    """
+    from core.services.jobs import job_summary, release_held_jobs, work
 
     check_schema()
     if not once:
-        click.echo(
-            f"Gatehouse worker waiting for jobs (checks every {poll:g} s); Ctrl+C stops.", err=True
-        )
+        log.info("Worker waiting for jobs (checks every %g s); SIGTERM or Ctrl+C stops it", poll)
+    stop = threading.Event()
+    jobs: list[Any] = []
+    runner = threading.Thread(
+        target=lambda: jobs.extend(work(once=once, poll=poll, stop=stop)),
+        name="gatehouse-worker",
+        daemon=True,
+    )
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("Worker stopping (%s)", signal.Signals(signum).name)
+        stop.set()
+        wake_workers()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        jobs = work(once=once, poll=poll)
-    except KeyboardInterrupt:
-        jobs = []
+        runner.start()
+        while runner.is_alive() and not stop.is_set():
+            runner.join(0.5)
+        runner.join(grace)
+        if runner.is_alive() and release_held_jobs("the worker was stopped"):
+            log.info("Worker stopped before its job ended; the job is back in the queue")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     emit(
         [job_summary(j) for j in jobs],
         as_json,

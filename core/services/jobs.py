@@ -1,11 +1,17 @@
 """Background jobs: long work (SHAP explanations) queued in the database, run by any process.
 
-A job is a row. A worker claims the oldest queued job under a row lock (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL, so several workers never take the same job; on SQLite the claim runs
-under the database write lock), runs its handler, reports progress with a heartbeat, and ends
-it as done (with the evidence it stored) or failed (with the error). Workers are a thread in
-each app process and, for teams, any number of `gatehouse worker` processes. A running job
-whose heartbeat stops (its process died) goes back to the queue, at most ``MAX_ATTEMPTS`` times.
+A job is a row. Any process may queue one (``submit_job``); workers (a thread in each app
+process and, for teams, any number of `gatehouse worker` processes) claim it under a lease, run
+its handler and record its outcome (see :mod:`core.services.job_leases`). A worker renews its
+lease's heartbeat every ``HEARTBEAT_EVERY`` while a job runs, so a long step never makes a live
+worker look dead. Stopping a worker (SIGTERM to `gatehouse worker` or to the app) sets its stop
+event: it claims nothing more, the job it holds ends at its next progress report and goes back
+to the queue, and after a grace period any job still held is released from outside, so the
+process exits in bounded time. Another worker then picks the job up.
+
+``submit_job`` flushes in the caller's transaction; running a job writes in the short
+transactions of :mod:`core.services.job_leases` (the named exception to the one-transaction
+rule).
 """
 
 from __future__ import annotations
@@ -18,30 +24,51 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from core.errors import GatehouseError, NotFound
 from core.services.audit import append_event, canonical_json
 from core.services.auth import require_role
+from core.services.job_leases import (
+    ACTIVE_STATES,
+    MAX_ATTEMPTS,
+    STALE_AFTER,
+    JobContext,
+    LeaseLost,
+    StopRequested,
+    claim_job,
+    finish_job,
+    release_job,
+    requeue_stale_jobs,
+    wait_for_work,
+    wake_workers,
+    worker_name,
+)
 from core.tables import Job, User, utcnow
 
 __all__ = [
     "HANDLERS",
+    "HEARTBEAT_EVERY",
+    "MAX_ATTEMPTS",
+    "SHUTDOWN_GRACE",
+    "STALE_AFTER",
     "JobContext",
+    "claim_job",
     "get_job",
+    "holder_is_gone",
     "job_summary",
     "latest_job",
+    "release_held_jobs",
     "requeue_stale_jobs",
     "run_job",
     "run_next",
+    "run_or_await",
+    "shutdown_background_worker",
     "start_background_worker",
-    "stop_background_worker",
     "submit_job",
     "work",
 ]
@@ -50,56 +77,19 @@ log = logging.getLogger(__name__)
 
 #: Job kinds and their handlers ("module:function"), imported when a job of that kind runs.
 HANDLERS: dict[str, str] = {"explanation": "core.services.explanations:run_explanation_job"}
-STALE_AFTER = timedelta(minutes=5)
-MAX_ATTEMPTS = 3
-
 UNKNOWN_KIND = "The job kind {kind!r} is unknown; use one of {kinds}."
 UNKNOWN_JOB = "No job with id {job_id}."
-WORKER_LOST = (
-    "The worker running this job stopped responding {attempts} times; look at the worker's log, "
-    "then start the job again."
-)
+HEARTBEAT_EVERY = timedelta(seconds=30)
+#: Seconds a stopping worker waits for its job to end before releasing it to the queue.
+SHUTDOWN_GRACE = 20.0
+LEASE_LOST = "Another worker took this job over; this worker's result was discarded."
 
 
-def worker_name() -> str:
-    """Who runs a job: host, process and thread, for the job row and the logs."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
-
-
-@dataclass
-class JobContext:
-    """What a handler gets: the job's identity and parameters, and a way to report progress."""
-
-    job_id: int
-    kind: str
-    version_id: int | None
-    params: dict[str, Any]
-    requested_by: int | None
-    _last: float = field(default=-1.0, repr=False)
-
-    def progress(self, fraction: float, message: str) -> None:
-        """Record progress (0 to 1) and a heartbeat, in a short transaction of its own."""
-        fraction = min(max(float(fraction), 0.0), 1.0)
-        with session_scope() as session:
-            session.execute(
-                sa.update(Job)
-                .where(col(Job.id) == self.job_id, col(Job.state) == "running")
-                .values(progress=fraction, message=message[:500], heartbeat_at=utcnow())
-            )
-        self._last = fraction
-
-    def actor(self, session: Session) -> User | None:
-        """The user who asked for the job (None: the operator or the system)."""
-        return session.get(User, self.requested_by) if self.requested_by else None
-
-
-def _handler(kind: str) -> Callable[[JobContext], int]:
+def handler_for(kind: str) -> Callable[[JobContext], int]:
+    """The function that runs jobs of this kind (imported on first use)."""
     module, _, name = HANDLERS[kind].partition(":")
     handler: Callable[[JobContext], int] = getattr(importlib.import_module(module), name)
     return handler
-
-
-# --- Submitting and reading -------------------------------------------------------------------
 
 
 def submit_job(
@@ -126,7 +116,7 @@ def submit_job(
             Job.kind == kind,
             Job.version_id == version_id,
             Job.params_json == params_json,
-            col(Job.state).in_(("queued", "running")),
+            col(Job.state).in_(ACTIVE_STATES),
         )
     ).first()
     if active is not None:
@@ -149,13 +139,13 @@ def submit_job(
         subject_id=str(job.id),
         details={"kind": kind, "version_id": version_id, "params": params or {}},
     )
-    _wake.set()
+    wake_workers()
     return job
 
 
 def get_job(*, session: Session, job_id: int) -> Job:
     """The job row, or NotFound."""
-    job = session.get(Job, job_id)
+    job = session.get(Job, job_id, populate_existing=True)
     if job is None:
         raise NotFound([UNKNOWN_JOB.format(job_id=job_id)])
     return job
@@ -191,131 +181,163 @@ def job_summary(job: Job) -> dict[str, Any]:
     }
 
 
-# --- Claiming and running ---------------------------------------------------------------------
+# --- Running jobs ------------------------------------------------------------------------------
+
+# The jobs this process is running, so that a stopping process can release them.
+_held: dict[int, JobContext] = {}
+_held_lock = threading.Lock()
 
 
-def requeue_stale_jobs(*, session: Session, now: Any = None) -> int:
-    """Put running jobs whose worker went silent back in the queue (or fail them); returns how many."""
-    now = now or utcnow()
-    stale = session.exec(
-        select(Job)
-        .where(Job.state == "running", col(Job.heartbeat_at) < now - STALE_AFTER)
-        .execution_options(populate_existing=True)
-    ).all()
-    for job in stale:
-        if job.attempts >= MAX_ATTEMPTS:
-            job.state, job.finished_at = "failed", now
-            job.error = WORKER_LOST.format(attempts=job.attempts)
-        else:
-            job.state, job.message, job.worker = "queued", "re-queued: its worker went silent", ""
-        session.add(job)
-        append_event(
-            session=session,
-            actor=None,
-            action="job_requeued" if job.state == "queued" else "job_failed",
-            subject_type="job",
-            subject_id=str(job.id),
-            details={"attempts": job.attempts, "previous_worker": job.worker},
-        )
-    return len(stale)
-
-
-def _claim(job_id: int | None, worker: str) -> JobContext | None:
-    with session_scope() as session:
-        query = select(Job).where(Job.state == "queued").order_by(col(Job.id)).limit(1)
-        if job_id is not None:
-            query = query.where(Job.id == job_id)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        job = session.exec(query).first()
-        if job is None:
-            return None
-        now = utcnow()
-        job.state, job.started_at, job.heartbeat_at = "running", now, now
-        job.worker, job.attempts = worker[:200], job.attempts + 1
-        job.progress, job.message = 0.0, "started"
-        session.add(job)
-        return JobContext(
-            job_id=job.id,  # type: ignore[arg-type]
-            kind=job.kind,
-            version_id=job.version_id,
-            params=json.loads(job.params_json),
-            requested_by=job.requested_by,
-        )
-
-
-def _finish(ctx: JobContext, *, evidence_id: int | None, error: str | None) -> Job:
-    with session_scope() as session:
-        job = get_job(session=session, job_id=ctx.job_id)
-        job.finished_at = job.heartbeat_at = utcnow()
-        if error is None:
-            job.state, job.progress, job.message = "done", 1.0, "finished"
-            job.evidence_id = evidence_id
-        else:
-            job.state, job.error, job.message = "failed", error, "failed"
-        session.add(job)
-        append_event(
-            session=session,
-            actor=ctx.actor(session),
-            action="job_finished" if error is None else "job_failed",
-            subject_type="job",
-            subject_id=str(job.id),
-            details={"kind": job.kind, "evidence_id": evidence_id, "error": error},
-        )
-        session.flush()
-        session.refresh(job)
-        return job
+def _beat_until(done: threading.Event, ctx: JobContext) -> None:
+    while not done.wait(HEARTBEAT_EVERY.total_seconds()):
+        try:
+            if not ctx.heartbeat():
+                return
+        except Exception:  # the database may be restarting: the next beat tries again
+            log.exception("Job %s: the heartbeat could not be recorded", ctx.job_id)
 
 
 def _execute(ctx: JobContext) -> Job:
+    done = threading.Event()
+    beater = threading.Thread(
+        target=_beat_until, args=(done, ctx), name=f"gatehouse-heartbeat-{ctx.job_id}", daemon=True
+    )
+    with _held_lock:
+        _held[ctx.job_id] = ctx
+    beater.start()
     try:
-        evidence_id = _handler(ctx.kind)(ctx)
+        log.info("Job %s (%s) started by %s", ctx.job_id, ctx.kind, ctx.worker)
+        evidence_id = handler_for(ctx.kind)(ctx)
+    except StopRequested:
+        release_job(ctx, reason="the worker is shutting down")
+        log.info("Job %s released: its worker is stopping", ctx.job_id)
+        with session_scope() as session:
+            return get_job(session=session, job_id=ctx.job_id)
+    except KeyboardInterrupt:
+        release_job(ctx, reason="interrupted")
+        raise
+    except LeaseLost:
+        return finish_job(ctx, evidence_id=None, error=LEASE_LOST)
     except GatehouseError as err:
-        return _finish(ctx, evidence_id=None, error=" ".join(err.problems))
+        return finish_job(ctx, evidence_id=None, error=" ".join(err.problems))
     except Exception as err:  # a job must end recorded, whatever the model or data did
         log.error("Job %s failed:\n%s", ctx.job_id, traceback.format_exc())
-        return _finish(ctx, evidence_id=None, error=f"{type(err).__name__}: {err}")
-    return _finish(ctx, evidence_id=evidence_id, error=None)
+        return finish_job(ctx, evidence_id=None, error=f"{type(err).__name__}: {err}")
+    finally:
+        done.set()
+        with _held_lock:
+            _held.pop(ctx.job_id, None)
+    job = finish_job(ctx, evidence_id=evidence_id, error=None)
+    log.info("Job %s ended %s", ctx.job_id, job.state)
+    return job
 
 
-def run_job(job_id: int, *, worker: str | None = None) -> Job:
+def release_held_jobs(reason: str) -> int:
+    """Release every job this process holds (its worker is stopping); returns how many."""
+    with _held_lock:
+        held = list(_held.values())
+    released = 0
+    for ctx in held:
+        ctx.stop.set()
+        if release_job(ctx, reason=reason):
+            released += 1
+            log.info("Job %s released: %s", ctx.job_id, reason)
+    return released
+
+
+def holder_is_gone(job: Job) -> bool:
+    """Whether the worker holding this running job is a process of this host that has ended.
+
+    Workers on other hosts are judged by their heartbeat only (``STALE_AFTER``).
+    """
+    host, _, rest = (job.worker or "").partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
+
+
+def run_job(job_id: int, *, worker: str | None = None, stop: threading.Event | None = None) -> Job:
     """Claim this queued job and run it in this thread; a job already taken is returned as is."""
-    ctx = _claim(job_id, worker or worker_name())
+    ctx = claim_job(job_id, worker or worker_name())
     if ctx is None:
         with session_scope() as session:
             return get_job(session=session, job_id=job_id)
+    if stop is not None:
+        ctx.stop = stop
     return _execute(ctx)
 
 
-def run_next(*, worker: str | None = None) -> Job | None:
+def run_or_await(
+    job_id: int,
+    *,
+    poll: float = 1.0,
+    on_wait: Callable[[Job], None] | None = None,
+) -> Job:
+    """Run this job here, or wait for the live worker that holds it, and return its outcome.
+
+    A job whose worker is gone (a process of this host that ended, or a heartbeat older than
+    ``STALE_AFTER``) goes back to the queue and is run here, so a killed run never leaves the
+    caller waiting for nobody. ``on_wait(job)`` is called once when waiting starts.
+    """
+    job = run_job(job_id)
+    waiting = False
+    while job.state in ACTIVE_STATES:
+        with session_scope() as session:
+            requeue_stale_jobs(session=session, abandoned=holder_is_gone)
+            job = get_job(session=session, job_id=job_id)
+        if job.state == "queued":
+            job = run_job(job_id)
+            continue
+        if job.state != "running":
+            break
+        if on_wait is not None and not waiting:
+            on_wait(job)
+        waiting = True
+        wait_for_work(poll)  # woken early when this process releases or queues a job
+    return job
+
+
+def run_next(*, worker: str | None = None, stop: threading.Event | None = None) -> Job | None:
     """Run the oldest queued job, if any (after re-queueing jobs of dead workers)."""
     with session_scope() as session:
-        requeue_stale_jobs(session=session)
-    ctx = _claim(None, worker or worker_name())
-    return _execute(ctx) if ctx is not None else None
+        requeue_stale_jobs(session=session, abandoned=holder_is_gone)
+    ctx = claim_job(None, worker or worker_name())
+    if ctx is None:
+        return None
+    if stop is not None:
+        ctx.stop = stop
+    return _execute(ctx)
 
 
 def work(
     *, once: bool = False, poll: float = 2.0, stop: threading.Event | None = None
 ) -> list[Job]:
-    """Run jobs until stopped (``once``: until the queue is empty). Returns the jobs run."""
+    """Run jobs until ``stop`` is set (``once``: until the queue is empty). Returns the jobs run."""
     stop = stop or threading.Event()
     done: list[Job] = []
     while not stop.is_set():
-        job = run_next()
+        job = run_next(stop=stop)
         if job is not None:
             done.append(job)
             continue
         if once:
             break
-        _wake.wait(poll)
-        _wake.clear()
+        wait_for_work(poll)
     return done
 
 
 # --- The worker thread inside an app process ----------------------------------------------------
 
-_wake = threading.Event()
 _thread: threading.Thread | None = None
 _stop = threading.Event()
 _lock = threading.Lock()
@@ -324,11 +346,11 @@ _lock = threading.Lock()
 def _loop() -> None:
     while not _stop.is_set():
         try:
-            work(once=True)
+            work(once=True, stop=_stop)
         except Exception:  # the database may be restarting; keep the thread, log, retry
             log.exception("The background worker could not run jobs; retrying")
-        _wake.wait(2.0)
-        _wake.clear()
+        if not _stop.is_set():
+            wait_for_work(2.0)
 
 
 def start_background_worker() -> None:
@@ -338,19 +360,27 @@ def start_background_worker() -> None:
         return
     with _lock:
         if _thread is not None and _thread.is_alive():
-            _wake.set()
+            wake_workers()
             return
         _stop.clear()
         _thread = threading.Thread(target=_loop, name="gatehouse-worker", daemon=True)
         _thread.start()
+        log.info("Background worker started")
 
 
-def stop_background_worker(timeout: float = 30.0) -> None:
-    """Stop the worker thread after its current job (tests, shutdown)."""
+def shutdown_background_worker(grace: float = SHUTDOWN_GRACE) -> None:
+    """Stop the worker thread: no new claims; its job finishes or is released within ``grace`` s."""
     global _thread
     with _lock:
         thread, _thread = _thread, None
-    if thread is not None:
-        _stop.set()
-        _wake.set()
-        thread.join(timeout)
+    if thread is None:
+        return
+    _stop.set()
+    wake_workers()
+    with _held_lock:
+        for ctx in _held.values():
+            ctx.stop.set()
+    thread.join(grace)
+    if thread.is_alive():
+        release_held_jobs("the app process is shutting down")
+    log.info("Background worker stopped")

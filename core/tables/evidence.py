@@ -45,8 +45,9 @@ class Job(SQLModel, table=True):
     """A piece of long work (e.g. SHAP) queued for any app process or `gatehouse worker`.
 
     Workers claim the oldest queued job under a row lock (``FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL, the write lock on SQLite), report progress, and finish with the evidence they
-    stored or the error they met. A running job whose heartbeat stops is re-queued.
+    PostgreSQL, the write lock on SQLite) with a fresh ``lease_token``, report progress, and
+    finish with the evidence they stored or the error they met, while they still hold the
+    lease. A running job whose heartbeat stops is re-queued.
     """
 
     __tablename__ = "job"
@@ -68,6 +69,9 @@ class Job(SQLModel, table=True):
     heartbeat_at: datetime | None = when_column(nullable=True)
     finished_at: datetime | None = when_column(nullable=True)
     worker: str = Field(default="", max_length=200)
+    # The claim's lease: finishing, heartbeats and release compare-and-set on it, so a worker
+    # whose job was handed to another can no longer write its outcome.
+    lease_token: str | None = Field(default=None, max_length=32)
     attempts: int = Field(default=0)
     error: str = Field(default="", sa_type=sa.Text)
     evidence_id: int | None = Field(default=None, foreign_key="evidence.id")

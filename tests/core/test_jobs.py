@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.errors import GatehouseError, PermissionDenied
 from core.services.inventory import register_version
-from core.services.jobs import MAX_ATTEMPTS, _claim, requeue_stale_jobs, submit_job
+from core.services.jobs import MAX_ATTEMPTS, claim_job, requeue_stale_jobs, submit_job
 from core.services.users import add_user, get_user
 from core.tables import AuditEvent, Job, utcnow
 
@@ -81,7 +81,7 @@ def test_concurrent_workers_never_take_the_same_job(session: Session, version_id
 
     def worker(name: str) -> None:
         try:
-            while (ctx := _claim(None, name)) is not None:
+            while (ctx := claim_job(None, name)) is not None:
                 with lock:
                     claimed.append(ctx.job_id)
         except BaseException as err:  # surfaced below: a thread's failure must fail the test
@@ -105,7 +105,7 @@ def test_a_silent_worker_loses_its_job_then_the_job_fails(
     job = submit_job(session=session, actor=None, kind="explanation", version_id=version_id)
     session.commit()
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        ctx = _claim(job.id, "dying-worker")
+        ctx = claim_job(job.id, "dying-worker")
         assert ctx is not None and ctx.job_id == job.id
         assert requeue_stale_jobs(session=session) == 0  # still beating
         session.commit()
@@ -122,7 +122,7 @@ def test_a_silent_worker_loses_its_job_then_the_job_fails(
         assert job.attempts == attempt
         assert job.state == ("queued" if attempt < MAX_ATTEMPTS else "failed")
     assert "stopped responding" in job.error
-    assert _claim(job.id, "another") is None
+    assert claim_job(job.id, "another") is None
 
 
 def test_a_running_job_shows_its_progress_then_its_evidence(
