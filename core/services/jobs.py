@@ -33,6 +33,7 @@ from core.db import session_scope
 from core.errors import GatehouseError, NotFound
 from core.services.audit import append_event, canonical_json
 from core.services.auth import require_role
+from core.services.housekeeping import run_housekeeping
 from core.services.job_leases import (
     ACTIVE_STATES,
     MAX_ATTEMPTS,
@@ -332,8 +333,16 @@ def work(
             continue
         if once:
             break
+        _housekeeping()
         wait_for_work(poll)
     return done
+
+
+def _housekeeping() -> None:
+    try:
+        run_housekeeping()
+    except Exception:  # never let a reminder or an SMTP outage stop the job queue
+        log.exception("Housekeeping failed; the worker goes on")
 
 
 # --- The worker thread inside an app process ----------------------------------------------------
@@ -350,6 +359,7 @@ def _loop() -> None:
         except Exception:  # the database may be restarting; keep the thread, log, retry
             log.exception("The background worker could not run jobs; retrying")
         if not _stop.is_set():
+            _housekeeping()
             wait_for_work(2.0)
 
 

@@ -108,3 +108,28 @@ def test_an_unreachable_server_leaves_messages_pending_and_a_bad_url_is_one_sent
     with pytest.raises(InputProblems) as err:
         deliver_outbox(session=session, url="http://example.org")
     assert err.value.problems == [BAD_SMTP_URL.format(url="http://example.org")]
+
+
+def test_housekeeping_takes_the_daily_checkpoint_reminds_and_sends(
+    session: Session, smtp: tuple[str, _Collect], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.services.housekeeping import run_housekeeping
+    from core.tables import AuditCheckpoint
+
+    url, server = smtp
+    monkeypatch.setenv("GATEHOUSE_SMTP_URL", url)
+    add_user(
+        session=session,
+        actor=None,
+        username="rita",
+        password="x" * 12,
+        roles=["risk_manager"],
+        email="rita@example.org",
+    )
+    notify_roles(session, ["risk_manager"], kind="k", subject="Your turn", body="b")
+    session.commit()
+    run_housekeeping(force=True)
+    run_housekeeping(force=True)
+    session.expire_all()
+    assert len(session.exec(select(AuditCheckpoint)).all()) == 1  # daily, not per run
+    assert [m["Subject"] for _, m in server.messages] == ["Your turn"]

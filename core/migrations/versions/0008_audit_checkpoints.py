@@ -1,7 +1,7 @@
 """signed audit checkpoints, append-only like the trail they vouch for
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0007
 Create Date: 2026-12-02 14:30:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import core.db.types
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
