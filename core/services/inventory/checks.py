@@ -1,0 +1,87 @@
+"""Registration's checks of its input: the data files, and the model against the evaluation data.
+
+Each check appends one sentence per problem to ``problems``, so every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.base import is_classifier
+
+from core.files.datasets import LoadedData, read_data
+
+__all__ = ["TASKS", "check_model", "read_input"]
+
+TASKS = ("classification", "regression")
+BAD_TASK = "The task {task!r} is unknown; use classification or regression."
+TARGET_MISSING = (
+    "The target column {target!r} is not in the evaluation data; its columns are {columns}."
+)
+SENSITIVE_MISSING = "Sensitive columns not in the evaluation data: {missing}; check the names (columns are {columns})."
+FEATURES_MISSING = "The model expects feature columns that the evaluation data lacks: {missing}; give data with the columns the model was trained on."
+ONE_CLASS = "The target column {target!r} has a single value ({value!r}); a classification model needs both outcomes in the evaluation data."
+NOT_NUMERIC = "Columns {columns} are not numeric, but the model takes numbers directly; encode them, or register a pipeline that does."
+PREDICT_FAILED = "The model failed to predict on the evaluation data: {error}"
+BAD_POSITIVE = "The positive label {label!r} is not one of the model's classes {classes}; give one of them with --positive-label."
+TASK_MISMATCH = "The model is a {actual} model but --task says {task}; drop --task or correct it."
+
+
+def read_input(path: Path | None, role: str, problems: list[str]) -> LoadedData | None:
+    """The data file read, or None with its problem appended (None when no file is given)."""
+    if path is None:
+        return None
+    try:
+        return read_data(Path(path))
+    except ValueError as err:
+        problems.append(f"{role.capitalize()} data: {err}")
+        return None
+
+
+def check_model(
+    model: Any,
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    task: str | None,
+    positive_label: str | None,
+    problems: list[str],
+) -> tuple[str, list[str], str | None, str]:
+    """Check the model against the evaluation data; returns task, features, positive label, class."""
+    estimator_class = f"{type(model).__module__}.{type(model).__qualname__}"
+    actual = "classification" if is_classifier(model) else "regression"
+    if task is not None and task != actual:
+        problems.append(TASK_MISMATCH.format(actual=actual, task=task))
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        features = [str(n) for n in names]
+    else:
+        n = int(getattr(model, "n_features_in_", 0))
+        features = [c for c in frame.columns if c != target][:n]
+    if missing := [f for f in features if f not in frame.columns]:
+        problems.append(FEATURES_MISSING.format(missing=missing))
+        return actual, features, positive_label, estimator_class
+    X = frame[features]
+    if target in frame.columns and actual == "classification":
+        values = frame[target].dropna().unique()
+        if len(values) < 2:
+            problems.append(
+                ONE_CLASS.format(target=target, value=values[0].item() if len(values) else None)
+            )
+    takes_raw = type(model).__name__ in ("Pipeline", "ColumnTransformer")
+    if not takes_raw and (text := [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]):
+        problems.append(NOT_NUMERIC.format(columns=text))
+        return actual, features, positive_label, estimator_class
+    try:
+        model.predict(X.head(min(len(X), 1000)))
+    except Exception as err:  # the model's own error, whatever it is, is what the user needs
+        problems.append(PREDICT_FAILED.format(error=f"{type(err).__name__}: {err}"))
+    if actual == "classification":
+        classes = [str(c) for c in getattr(model, "classes_", [])]
+        if positive_label is None and classes:
+            positive_label = "1" if "1" in classes else classes[-1]
+        elif positive_label is not None and classes and str(positive_label) not in classes:
+            problems.append(BAD_POSITIVE.format(label=positive_label, classes=classes))
+    return actual, features, positive_label, estimator_class
