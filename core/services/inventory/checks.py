@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from sklearn.base import is_classifier
 
-from core.files.datasets import LoadedData, read_data
+from core.files.datasets import LoadedData, max_columns_allowed, read_data
 
 __all__ = ["TASKS", "check_model", "read_input"]
 
@@ -34,7 +34,7 @@ def read_input(path: Path | None, role: str, problems: list[str]) -> LoadedData 
     if path is None:
         return None
     try:
-        return read_data(Path(path))
+        return read_data(Path(path), max_columns=max_columns_allowed())
     except ValueError as err:
         problems.append(f"{role.capitalize()} data: {err}")
         return None
