@@ -23,8 +23,10 @@ from core.services.audit import verify_chain
 from core.services.inventory import (
     InventoryFilter,
     RegistrationResult,
+    current_card,
     edit_card,
     export_inventory_csv,
+    promote_version,
     query_inventory,
     register_version,
 )
@@ -154,6 +156,21 @@ def test_only_the_owner_a_risk_manager_or_an_admin_assigns_people(
         {"validator": {"old": None, "new": "victor"}},
         {"owner": {"old": "olivia", "new": "rita"}},
     ]
+
+
+def test_services_flush_and_leave_the_commit_to_the_edge(
+    session: Session, people: dict[str, User], demo_files: DemoFiles
+) -> None:
+    first = _register(session, people["devi"], demo_files, card={"purpose": "Score loans"})
+    events = session.exec(select(func.count()).select_from(AuditEvent)).one()
+    promote_version(session=session, actor=people["ada"], version_id=first.version_id, stage="qa")
+    edit_card(session=session, actor=people["devi"], model_id=first.model_id,
+              changes={"purpose": "Something else"})  # fmt: skip
+    session.rollback()  # the edge's rollback undoes both: neither service committed
+    version = session.get(ModelVersion, first.version_id)
+    assert version is not None and version.stage == "development"
+    assert current_card(session=session, model_id=first.model_id)["purpose"] == "Score loans"
+    assert session.exec(select(func.count()).select_from(AuditEvent)).one() == events
 
 
 def test_look_alike_names_are_refused(

@@ -5,15 +5,22 @@ Each check appends one sentence per problem to ``problems``, so every problem is
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sklearn.base import is_classifier
+from sqlmodel import Session
 
+from core.errors import GatehouseError
+from core.files.artifacts import load_artifact
 from core.files.datasets import LoadedData, max_columns_allowed, read_data
+from core.services.inventory.card import load_card, person_ids
+from core.services.inventory.names import check_name
 
-__all__ = ["TASKS", "check_model", "read_input"]
+__all__ = ["TASKS", "CheckedInput", "check_input", "check_model", "read_input"]
 
 TASKS = ("classification", "regression")
 BAD_TASK = "The task {task!r} is unknown; use classification or regression."
@@ -85,3 +92,75 @@ def check_model(
         elif positive_label is not None and classes and str(positive_label) not in classes:
             problems.append(BAD_POSITIVE.format(label=positive_label, classes=classes))
     return actual, features, positive_label, estimator_class
+
+
+@dataclass(frozen=True)
+class CheckedInput:
+    """Registration input that passed every check."""
+
+    name: str
+    model: Any
+    target: str
+    sensitive: tuple[str, ...]
+    evaluation: LoadedData
+    training: LoadedData | None
+    card: dict[str, Any]
+    people: dict[str, int]
+    task: str
+    features: list[str]
+    positive_label: str | None
+    estimator_class: str
+
+
+def check_input(
+    session: Session,
+    *,
+    name: str,
+    artifact: Path,
+    eval_data: Path,
+    train_data: Path | None,
+    target: str,
+    sensitive: Sequence[str],
+    positive_label: str | None,
+    task: str | None,
+    card: Path | Mapping[str, Any] | None,
+    trusted: Sequence[str],
+    problems: list[str],
+) -> CheckedInput | None:
+    """Every check of registration's input; None (with ``problems`` filled) when any fails."""
+    name = check_name(session, name, problems)
+    if task is not None and task not in TASKS:
+        problems.append(BAD_TASK.format(task=task))
+        task = None
+    model_obj: Any = None
+    try:
+        model_obj = load_artifact(Path(artifact), extra_trusted=trusted)
+    except GatehouseError as err:
+        problems.extend(err.problems)
+    evaluation = read_input(eval_data, "evaluation", problems)
+    training = read_input(train_data, "training", problems)
+    card_data = load_card(card, problems)
+    people = person_ids(session, card_data, problems)
+    features: list[str] = []
+    estimator_class = ""
+    if evaluation is not None:
+        frame = evaluation.frame
+        columns = list(map(str, frame.columns))
+        if target not in frame.columns:
+            problems.append(TARGET_MISSING.format(target=target, columns=columns))
+        if missing := [c for c in sensitive if c not in frame.columns]:
+            problems.append(SENSITIVE_MISSING.format(missing=missing, columns=columns))
+        if model_obj is not None:
+            task, features, positive_label, estimator_class = check_model(
+                model_obj, frame, target=target, task=task,
+                positive_label=positive_label, problems=problems,
+            )  # fmt: skip
+    if training is not None and target not in training.frame.columns:
+        columns = list(map(str, training.frame.columns))
+        problems.append("Training data: " + TARGET_MISSING.format(target=target, columns=columns))
+    if problems or evaluation is None or model_obj is None or task is None:
+        return None
+    return CheckedInput(
+        name, model_obj, target, tuple(sensitive), evaluation, training, card_data, people, task,
+        features, positive_label, estimator_class,
+    )  # fmt: skip

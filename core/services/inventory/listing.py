@@ -99,6 +99,23 @@ def _conditions(t: Any, owner: Any, filters: InventoryFilter, as_of: datetime | 
     return conditions
 
 
+def _inventory_row(r: Any) -> InventoryRow:
+    return InventoryRow(
+        id=r.id,
+        name=r.name,
+        purpose=r.purpose,
+        owner=r.owner or "",
+        business_unit=r.business_unit,
+        risk_tier=r.risk_tier or "not assessed",
+        stage=r.current_stage,
+        version=r.version,
+        next_review=r.next_review_date,
+        open_findings=r.open_findings,
+        gate_status=r.gate_status,
+        tags=r.tags,
+    )
+
+
 def query_inventory(
     *,
     session: Session,
@@ -152,23 +169,7 @@ def query_inventory(
         .offset((page - 1) * page_size)
     ).all()
     return InventoryPage(
-        rows=[
-            InventoryRow(
-                id=r.id,
-                name=r.name,
-                purpose=r.purpose,
-                owner=r.owner or "",
-                business_unit=r.business_unit,
-                risk_tier=r.risk_tier or "not assessed",
-                stage=r.current_stage,
-                version=r.version,
-                next_review=r.next_review_date,
-                open_findings=r.open_findings,
-                gate_status=r.gate_status,
-                tags=r.tags,
-            )
-            for r in rows
-        ],
+        rows=[_inventory_row(r) for r in rows],
         total=total,
         page=page,
         page_size=page_size,

@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from core.errors import GatehouseError, InputProblems
-from core.files.artifacts import load_artifact
+from core.errors import InputProblems
 from core.files.datasets import LoadedData
 from core.files.store import sha256_file, store_file, stored_path
 from core.services.audit import append_event
@@ -30,19 +28,9 @@ from core.services.inventory.card import (
     apply_card,
     check_people,
     current_card,
-    load_card,
-    person_ids,
     record_people_change,
 )
-from core.services.inventory.checks import (
-    BAD_TASK,
-    SENSITIVE_MISSING,
-    TARGET_MISSING,
-    TASKS,
-    check_model,
-    read_input,
-)
-from core.services.inventory.names import check_name
+from core.services.inventory.checks import CheckedInput, check_input
 from core.services.inventory.results import RegistrationResult
 from core.services.inventory.versions import record_snapshot
 from core.tables import Dataset, ModelEntry, ModelVersion, StageChange, User
@@ -52,24 +40,6 @@ __all__ = ["REGISTER_ROLES", "register_version"]
 REGISTER_ROLES = (Role.developer, Role.model_owner, Role.admin)
 # Any fixed number: the advisory lock that serialises registrations' writes on PostgreSQL.
 _PG_REGISTRATION_LOCK = 0x6A7E_4A06
-
-
-@dataclass(frozen=True)
-class _Checked:
-    """Registration input that passed every check."""
-
-    name: str
-    model: Any
-    target: str
-    sensitive: tuple[str, ...]
-    evaluation: LoadedData
-    training: LoadedData | None
-    card: dict[str, Any]
-    people: dict[str, int]
-    task: str
-    features: list[str]
-    positive_label: str | None
-    estimator_class: str
 
 
 def _environment() -> dict[str, str]:
@@ -97,59 +67,6 @@ def _refuse(session: Session, actor: User | None, name: str, problems: list[str]
     )
     session.commit()
     raise InputProblems(problems)
-
-
-def _check_input(
-    session: Session,
-    *,
-    name: str,
-    artifact: Path,
-    eval_data: Path,
-    train_data: Path | None,
-    target: str,
-    sensitive: Sequence[str],
-    positive_label: str | None,
-    task: str | None,
-    card: Path | Mapping[str, Any] | None,
-    trusted: Sequence[str],
-    problems: list[str],
-) -> _Checked | None:
-    name = check_name(session, name, problems)
-    if task is not None and task not in TASKS:
-        problems.append(BAD_TASK.format(task=task))
-        task = None
-    model_obj: Any = None
-    try:
-        model_obj = load_artifact(Path(artifact), extra_trusted=trusted)
-    except GatehouseError as err:
-        problems.extend(err.problems)
-    evaluation = read_input(eval_data, "evaluation", problems)
-    training = read_input(train_data, "training", problems)
-    card_data = load_card(card, problems)
-    people = person_ids(session, card_data, problems)
-    features: list[str] = []
-    estimator_class = ""
-    if evaluation is not None:
-        frame = evaluation.frame
-        columns = list(map(str, frame.columns))
-        if target not in frame.columns:
-            problems.append(TARGET_MISSING.format(target=target, columns=columns))
-        if missing := [c for c in sensitive if c not in frame.columns]:
-            problems.append(SENSITIVE_MISSING.format(missing=missing, columns=columns))
-        if model_obj is not None:
-            task, features, positive_label, estimator_class = check_model(
-                model_obj, frame, target=target, task=task,
-                positive_label=positive_label, problems=problems,
-            )  # fmt: skip
-    if training is not None and target not in training.frame.columns:
-        columns = list(map(str, training.frame.columns))
-        problems.append("Training data: " + TARGET_MISSING.format(target=target, columns=columns))
-    if problems or evaluation is None or model_obj is None or task is None:
-        return None
-    return _Checked(
-        name, model_obj, target, tuple(sensitive), evaluation, training, card_data, people, task,
-        features, positive_label, estimator_class,
-    )  # fmt: skip
 
 
 def _lock_registrations(session: Session) -> None:
@@ -215,7 +132,7 @@ def _store_dataset(
     return dataset
 
 
-def _model_for(session: Session, actor: User | None, checked: _Checked) -> ModelEntry:
+def _model_for(session: Session, actor: User | None, checked: CheckedInput) -> ModelEntry:
     """The model by name, created (owned by the registrant) if new, with the card applied."""
     model = session.exec(select(ModelEntry).where(ModelEntry.name == checked.name)).first()
     assigned = check_people(
@@ -289,7 +206,7 @@ def register_version(
     if actor is not None:
         require_role(session, actor, "register models", *REGISTER_ROLES)
     problems: list[str] = []
-    checked = _check_input(
+    checked = check_input(
         session, name=name, artifact=artifact, eval_data=eval_data, train_data=train_data,
         target=target, sensitive=sensitive, positive_label=positive_label, task=task,
         card=card, trusted=trusted, problems=problems,
@@ -323,7 +240,7 @@ def _add_version(
     session: Session,
     actor: User | None,
     model: ModelEntry,
-    checked: _Checked,
+    checked: CheckedInput,
     sha: str,
     stored: Path,
     eval_row: Dataset,
@@ -369,6 +286,19 @@ def _add_version(
     model.current_version_id = version.id
     model.current_stage = "development"
     record_snapshot(session, model)
+    _record_registration(session, actor, checked, version, eval_row, train_row, trusted)
+    return version
+
+
+def _record_registration(
+    session: Session,
+    actor: User | None,
+    checked: CheckedInput,
+    version: ModelVersion,
+    eval_row: Dataset,
+    train_row: Dataset | None,
+    trusted: Sequence[str],
+) -> None:
     append_event(
         session=session,
         actor=actor,
@@ -378,7 +308,7 @@ def _add_version(
         details={
             "model": checked.name,
             "version": version.version,
-            "artifact_sha256": sha,
+            "artifact_sha256": version.artifact_sha256,
             "eval_sha256": eval_row.sha256,
             "train_sha256": train_row.sha256 if train_row else None,
             "estimator": checked.estimator_class,
@@ -386,4 +316,3 @@ def _add_version(
         },
     )
     session.flush()
-    return version
