@@ -133,12 +133,13 @@ def check_people(
     """Check a change of the model's people; returns each changed person's old and new username.
 
     ``model`` None is a model being created: its registrant becomes its owner, so may name its
-    people. ``fields`` are the people fields the change touches; ``registering`` counts the
+    people. ``fields`` are the card fields the change names; ``registering`` counts the
     acting user among the model's registrants. Raises PermissionDenied or SegregationOfDuties.
     """
     current = {f: getattr(model, f"{f}_id") if model else None for f in PEOPLE_FIELDS}
     after = {f: people.get(f, current[f]) for f in PEOPLE_FIELDS}
-    touched = [f for f in PEOPLE_FIELDS if f in fields]
+    # Naming the person already assigned changes nothing (a pipeline passes the same card each time).
+    touched = [f for f in PEOPLE_FIELDS if f in fields and after[f] != current[f]]
     if not touched:
         return {}
     if actor is not None and not _may_assign(session, actor, model):
@@ -164,7 +165,6 @@ def check_people(
     return {
         f: {"old": _username(session, current[f]), "new": _username(session, after[f])}
         for f in touched
-        if current[f] != after[f]
     }
 
 
