@@ -82,7 +82,7 @@ with card_tab:
         for key, label in CARD_FIELDS.items()
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if user.has("model_owner", "developer", "admin"):
+    if user.has("model_owner", "developer", "risk_manager", "admin"):
         with st.expander("Edit the card"), st.form(f"card_{model_id}"):
             edits = {
                 key: st.text_area(
