@@ -2,8 +2,8 @@
 
 Concurrent registrations take one lock (PostgreSQL advisory lock; SQLite's write lock, taken by
 ``BEGIN IMMEDIATE``) once their input is checked, so each caller either creates the version or
-gets the one registered first, and a version's files are stored only by the caller that creates
-its rows (and removed again if its transaction fails before the edge commits).
+gets the one registered first, and a version's files are stored only by the caller that writes
+its rows (removed again, still under the lock, if the call fails after storing them).
 """
 
 from __future__ import annotations
