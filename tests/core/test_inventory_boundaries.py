@@ -274,43 +274,58 @@ def _stored_files(root: Path) -> set[str]:
     }
 
 
-def test_twenty_concurrent_registrations_each_get_the_right_answer(
-    db_url: str, session: Session, demo_files: DemoFiles
-) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("concurrent writers are a PostgreSQL matter; SQLite serialises transactions")
-    add_user(session=session, actor=None, username="devi", password=PASSWORD, roles=["developer"])
-    session.commit()
-    # Two names, two artifacts, shared datasets: every unique constraint is raced for.
-    plan = [
-        (f"credit-{'ab'[i % 2]}", ("credit-gbm", "credit-logit")[i % 4 // 2]) for i in range(20)
-    ]
+def _race(db_url: str, files: DemoFiles, plan: list[tuple[str, str]]) -> list[Any]:
+    """Register every (name, model) of the plan at once, each from a thread with its own
+    connection and session that commits as the edge does; the results, or the errors raised."""
     engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
     start = threading.Barrier(len(plan))
 
-    def register(job: tuple[str, str]) -> RegistrationResult:
+    def register(job: tuple[str, str]) -> Any:
         name, model = job
         with Session(engine, expire_on_commit=False) as own:
             actor = get_user(session=own, username="devi")
             start.wait()
-            result = register_version(
-                session=own,
-                actor=actor,
-                name=name,
-                artifact=demo_files.model_paths[model],
-                eval_data=demo_files.eval_csv,
-                train_data=demo_files.train_csv,
-                target=TARGET,
-                sensitive=SENSITIVE,
-            )
+            try:
+                result = register_version(
+                    session=own,
+                    actor=actor,
+                    name=name,
+                    artifact=files.model_paths[model],
+                    eval_data=files.eval_csv,
+                    train_data=files.train_csv,
+                    target=TARGET,
+                    sensitive=SENSITIVE,
+                )
+            except InputProblems as err:
+                return err
             own.commit()
             return result
 
     try:
         with ThreadPoolExecutor(len(plan)) as pool:
-            results = list(pool.map(register, plan))  # any exception fails the test here
+            return list(pool.map(register, plan))  # any other exception fails the test here
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def devi(db_url: str, session: Session) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("concurrent writers are a PostgreSQL matter; SQLite serialises transactions")
+    add_user(session=session, actor=None, username="devi", password=PASSWORD, roles=["developer"])
+    session.commit()
+
+
+@pytest.mark.usefixtures("devi")
+def test_twenty_concurrent_registrations_each_get_the_right_answer(
+    db_url: str, session: Session, demo_files: DemoFiles
+) -> None:
+    # Two names, two artifacts, shared datasets: every unique constraint is raced for.
+    plan = [
+        (f"credit-{'ab'[i % 2]}", ("credit-gbm", "credit-logit")[i % 4 // 2]) for i in range(20)
+    ]
+    results = _race(db_url, demo_files, plan)
+    assert all(isinstance(r, RegistrationResult) for r in results), results
 
     by_job: dict[tuple[str, str], set[int]] = {}
     for job, result in zip(plan, results, strict=True):
@@ -334,3 +349,22 @@ def test_twenty_concurrent_registrations_each_get_the_right_answer(
     assert (actions["model_created"], actions["version_registered"]) == (2, 4)
     assert actions["registration_refused"] == 0
     assert verify_chain(session=session).intact
+
+
+@pytest.mark.usefixtures("devi")
+def test_concurrent_look_alike_names_register_one_model(
+    db_url: str, session: Session, demo_files: DemoFiles
+) -> None:
+    # Each name in one script, so either may win; the other is then its look-alike.
+    names = ("copa", "\u0441\u043e\u0440\u0430")
+    plan = [(names[i % 2], ("credit-gbm", "credit-logit")[i % 2]) for i in range(6)]
+    results = _race(db_url, demo_files, plan)
+    (winner,) = session.exec(select(ModelEntry.name)).all()
+    for (name, _), result in zip(plan, results, strict=True):
+        if name == winner:
+            assert isinstance(result, RegistrationResult), result
+        else:
+            assert isinstance(result, InputProblems)
+            (problem,) = result.problems
+            assert problem.startswith(f"The model name {name!r} looks like the existing model")
+    assert Counter(isinstance(r, RegistrationResult) and r.created for r in results)[True] == 1

@@ -31,6 +31,7 @@ from core.services.inventory.card import (
     record_people_change,
 )
 from core.services.inventory.checks import CheckedInput, check_input
+from core.services.inventory.names import check_name
 from core.services.inventory.results import RegistrationResult
 from core.services.inventory.versions import record_snapshot
 from core.tables import Dataset, ModelEntry, ModelVersion, StageChange, User
@@ -166,6 +167,15 @@ def _model_for(session: Session, actor: User | None, checked: CheckedInput) -> M
     return model
 
 
+def _name_taken_meanwhile(session: Session, name: str) -> list[str]:
+    """A look-alike of a new name registered by a concurrent caller since the name was checked."""
+    if session.exec(select(ModelEntry.id).where(ModelEntry.name == name)).first() is not None:
+        return []
+    problems: list[str] = []
+    check_name(session, name, problems)
+    return problems
+
+
 def _existing(session: Session, name: str, sha: str) -> RegistrationResult | None:
     row = session.exec(
         select(ModelEntry.id, ModelVersion.id, ModelVersion.version)
@@ -218,6 +228,8 @@ def register_version(
     _lock_registrations(session)
     if (existing := _existing(session, checked.name, sha)) is not None:
         return existing
+    if clash := _name_taken_meanwhile(session, checked.name):
+        _refuse(session, actor, name.strip(), clash)
     with _new_files() as created:
         model = _model_for(session, actor, checked)
         eval_row = _store_dataset(
