@@ -168,7 +168,7 @@ def pick_version(prefix: str) -> PickedVersion:
     def load(s: Session) -> tuple[Any, list[dict[str, Any]]]:
         model = get_model(session=s, model_id=model_id)
         versions = list_versions(session=s, model_id=model_id)
-        return model, [version_summary(session=s, version=v) for v in versions]
+        return model, [version_summary(session=s, version=v).to_dict() for v in versions]
 
     loaded = attempt(load)
     if loaded is None or not loaded[1]:

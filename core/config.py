@@ -24,6 +24,7 @@ class Settings:
     GATEHOUSE_SESSION_HOURS  how long a sign-in lasts (12)
     GATEHOUSE_LOCKOUT_THRESHOLD / GATEHOUSE_LOCKOUT_MINUTES  failed sign-ins before a lock, and its length
     GATEHOUSE_POLICY_FILE    governance policy pack (YAML) to load
+    GATEHOUSE_MAX_DATASET_COLUMNS  columns a registered data file may have at most (10,000)
     """
 
     data_dir: Path
@@ -34,6 +35,7 @@ class Settings:
     lockout_threshold: int
     lockout_minutes: float
     policy_file: Path | None
+    max_dataset_columns: int = 10_000
 
     @property
     def secret_key(self) -> str:
@@ -78,6 +80,7 @@ def get_settings() -> Settings:
         lockout_threshold=int(_number("GATEHOUSE_LOCKOUT_THRESHOLD", 5)),
         lockout_minutes=_number("GATEHOUSE_LOCKOUT_MINUTES", 15),
         policy_file=Path(policy) if policy else None,
+        max_dataset_columns=int(_number("GATEHOUSE_MAX_DATASET_COLUMNS", 10_000)),
     )
 
 

@@ -2,46 +2,29 @@
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import func, select
 
 from app import session as user_session
 from app.ui import attempt
 from core.services.audit import verify_chain
-from core.services.evidence import evidence_overview
-from core.tables import AuditEvent, Job
+from core.services.dashboard import dashboard_summary
 
 user = user_session.signed_in_user()
 st.title("Dashboard")
 st.write(f"Welcome, **{user.display_name}**.")
 
-
-def _load(s):  # type: ignore[no-untyped-def]
-    jobs = dict(
-        s.exec(
-            select(Job.state, func.count())
-            .where(Job.state.in_(("queued", "running")))  # type: ignore[attr-defined]
-            .group_by(Job.state)
-        ).all()
-    )
-    events = s.exec(select(func.count()).select_from(AuditEvent)).one()
-    return evidence_overview(session=s), jobs, events
-
-
-loaded = attempt(_load)
-if loaded is None:
+summary = attempt(lambda s: dashboard_summary(session=s, actor=user_session.actor(s)))
+if summary is None:
     st.stop()
-overview, jobs, events = loaded
-failing = [m for m in overview if "fail" in (m["performance"], m["fairness"])]
-missing = [m for m in overview if "not computed" in (m["performance"], m["fairness"])]
+overview, failing, missing = summary.models, summary.failing, summary.missing
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Models", len(overview))
-c2.metric("In production", sum(m["stage"] == "production" for m in overview))
+c2.metric("In production", summary.in_production)
 c3.metric(
     "Failing evidence",
     len(failing),
     help="Current versions whose newest performance or fairness evidence fails a policy check.",
 )
-c4.metric("Jobs waiting or running", sum(jobs.values()))
+c4.metric("Jobs waiting or running", summary.jobs_pending)
 
 st.subheader("Current versions and their evidence")
 if not overview:
@@ -51,11 +34,11 @@ else:
         pd.DataFrame(
             [
                 {
-                    "Model": m["model"],
-                    "Stage": m["stage"],
-                    "Performance": m["performance"] or "—",
-                    "Fairness": m["fairness"] or "—",
-                    "Explanations": m["explanation"] or "—",
+                    "Model": m.model,
+                    "Stage": m.stage,
+                    "Performance": m.performance or "—",
+                    "Fairness": m.fairness or "—",
+                    "Explanations": m.explanation or "—",
                 }
                 for m in overview
             ]
@@ -66,15 +49,15 @@ else:
     if failing:
         st.warning(
             "Failing checks: "
-            + ", ".join(m["model"] for m in failing)
+            + ", ".join(m.model for m in failing)
             + ". Open the Fairness and Performance pages for the checks and their thresholds.",
             icon=":material/warning:",
         )
     if missing:
-        st.caption("Without evidence yet: " + ", ".join(m["model"] for m in missing) + ".")
+        st.caption("Without evidence yet: " + ", ".join(m.model for m in missing) + ".")
 
 st.subheader("Audit trail")
-st.metric("Audit events", f"{events:,}")
+st.metric("Audit events", f"{summary.audit_events:,}")
 if st.button("Verify the audit chain", key="verify_chain", help="Recomputes every event's hash."):
     chain = attempt(lambda s: verify_chain(session=s))
     if chain is not None and chain.intact:

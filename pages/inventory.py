@@ -7,8 +7,8 @@ import streamlit as st
 
 from app import session as user_session
 from app.ui import attempt
-from core.db import session_scope
 from core.services.inventory import (
+    InventoryFacets,
     InventoryFilter,
     export_inventory_csv,
     inventory_facets,
@@ -18,15 +18,15 @@ from core.services.inventory import (
 user = user_session.signed_in_user()
 st.title("Inventory")
 
-facets = attempt(lambda s: inventory_facets(session=s)) or {}
+facets = attempt(lambda s: inventory_facets(session=s)) or InventoryFacets((), (), (), ())
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
     text = c1.text_input("Search name, purpose, tags", key="inv_text")
-    stages = c2.multiselect("Stage", facets.get("stages", []), key="inv_stages")
-    tiers = c3.multiselect("Risk tier", facets.get("tiers", []), key="inv_tiers")
-    units = c4.multiselect("Business unit", facets.get("business_units", []), key="inv_units")
+    stages = c2.multiselect("Stage", facets.stages, key="inv_stages")
+    tiers = c3.multiselect("Risk tier", facets.tiers, key="inv_tiers")
+    units = c4.multiselect("Business unit", facets.business_units, key="inv_units")
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
-    owners = c1.multiselect("Owner", facets.get("owners", []), key="inv_owners")
+    owners = c1.multiselect("Owner", facets.owners, key="inv_owners")
     sort = c2.selectbox(
         "Sort by",
         ["name", "stage", "risk_tier", "business_unit", "next_review", "open_findings"],
@@ -121,10 +121,12 @@ stamp = (as_of or datetime.now(UTC)).strftime("%Y-%m-%d")
 
 def _export(excel: bool) -> bytes:
     # Runs only when the button is clicked, so the page itself never reads every row.
-    with session_scope() as s:
-        return export_inventory_csv(
+    data = attempt(
+        lambda s: export_inventory_csv(
             session=s, actor=user_session.actor(s), filters=filters, as_of=as_of, excel=excel
         )
+    )
+    return data or b""
 
 
 for column, excel, label in ((c3, False, "Download CSV"), (c4, True, "Download for Excel")):

@@ -13,12 +13,11 @@ from core.services.inventory import (
     compare_versions,
     current_card,
     edit_card,
-    get_model,
-    list_versions,
     model_activity,
     model_choices,
+    model_overview,
     stage_history,
-    version_summary,
+    version_summaries,
 )
 
 user = user_session.signed_in_user()
@@ -37,16 +36,15 @@ st.query_params["model"] = str(model_id)
 
 
 def _load(s):  # type: ignore[no-untyped-def]
-    model = get_model(session=s, model_id=model_id)
-    versions = list_versions(session=s, model_id=model_id)
+    versions = version_summaries(session=s, model_id=model_id)
     return {
-        "model": model,
+        "model": model_overview(session=s, model_id=model_id),
         "card": current_card(session=s, model_id=model_id),
-        "versions": [version_summary(session=s, version=v) for v in versions],
+        "versions": versions,
         "evidence": [
-            {"version": v.version, "version_id": v.id, **row}
+            {"version": v.version, "version_id": v.version_id, **row}
             for v in versions
-            for row in evidence_for_version(session=s, version_id=v.id)  # type: ignore[arg-type]
+            for row in evidence_for_version(session=s, version_id=v.version_id)
         ],
         "card_history": card_history(session=s, model_id=model_id),
         "stages": stage_history(session=s, model_id=model_id),
@@ -60,7 +58,7 @@ if data is None:
 model = data["model"]
 st.title(model.name)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Stage", model.current_stage)
+c1.metric("Stage", model.stage)
 c2.metric("Risk tier", model.risk_tier or "not assessed")
 c3.metric("Versions", len(data["versions"]))
 c4.metric("Open findings", model.open_findings)
@@ -84,7 +82,7 @@ with card_tab:
         for key, label in CARD_FIELDS.items()
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if user.has("model_owner", "developer", "admin"):
+    if user.has("model_owner", "developer", "risk_manager", "admin"):
         with st.expander("Edit the card"), st.form(f"card_{model_id}"):
             edits = {
                 key: st.text_area(
@@ -115,13 +113,13 @@ with versions_tab:
         pd.DataFrame(
             [
                 {
-                    "Version": f"v{v['version']}",
-                    "Stage": v["stage"],
-                    "Estimator": v["estimator_class"].rsplit(".", 1)[-1],
-                    "Registered": v["registered_at"],
-                    "By": v["registered_by"],
-                    "Artifact SHA-256": v["artifact_sha256"][:16],
-                    "Evaluation rows": v["eval_dataset"]["rows"],
+                    "Version": f"v{v.version}",
+                    "Stage": v.stage,
+                    "Estimator": v.estimator_class.rsplit(".", 1)[-1],
+                    "Registered": v.registered_at,
+                    "By": v.registered_by,
+                    "Artifact SHA-256": v.artifact_sha256[:16],
+                    "Evaluation rows": v.eval_dataset.rows if v.eval_dataset else None,
                 }
                 for v in versions
             ]
@@ -131,12 +129,12 @@ with versions_tab:
     )
     pick = st.selectbox(
         "Details of version",
-        [v["version"] for v in versions],
+        [v.version for v in versions],
         key="version_detail",
         format_func=lambda n: f"v{n}",
     )
-    chosen = next(v for v in versions if v["version"] == pick)
-    st.json(chosen, expanded=False)
+    chosen = next(v for v in versions if v.version == pick)
+    st.json(chosen.to_dict(), expanded=False)
 
 with evidence_tab:
     evidence = data["evidence"]
@@ -165,7 +163,7 @@ with evidence_tab:
             hide_index=True,
             width="stretch",
         )
-    latest_version = versions[0]["version_id"] if versions else None
+    latest_version = versions[0].version_id if versions else None
     links = st.columns(3)
     for column, (file, label) in zip(
         links,
@@ -184,7 +182,7 @@ with evidence_tab:
             )
 
 with compare_tab:
-    numbers = [v["version"] for v in versions]
+    numbers = [v.version for v in versions]
     if len(numbers) < 2:
         st.info("Only one version so far; a comparison needs two.")
     else:
@@ -193,7 +191,7 @@ with compare_tab:
         right = c2.selectbox(
             "Right", numbers, index=0, key="cmp_right", format_func=lambda n: f"v{n}"
         )
-        by_number = {v["version"]: v["version_id"] for v in versions}
+        by_number = {v.version: v.version_id for v in versions}
         rows = attempt(
             lambda s: compare_versions(
                 session=s, left_id=by_number[left], right_id=by_number[right]
@@ -214,15 +212,15 @@ with history_tab:
         pd.DataFrame(
             [
                 {
-                    "Revision": h["revision"],
-                    "When": h["edited_at"],
-                    "By": h["edited_by"],
+                    "Revision": h.revision,
+                    "When": h.edited_at,
+                    "By": h.edited_by,
                     "Field": field,
                     "Old": str(change["old"] or ""),
                     "New": str(change["new"] or ""),
                 }
                 for h in data["card_history"]
-                for field, change in h["changes"].items()
+                for field, change in h.changes.items()
             ]
         ),
         hide_index=True,
@@ -230,7 +228,12 @@ with history_tab:
     )
     st.subheader("Activity")
     st.dataframe(
-        pd.DataFrame([{**a, "details": str(a["details"])} for a in data["activity"]]),
+        pd.DataFrame(
+            [
+                {"when": a.when, "who": a.who, "action": a.action, "details": str(dict(a.details))}
+                for a in data["activity"]
+            ]
+        ),
         hide_index=True,
         width="stretch",
     )

@@ -120,7 +120,7 @@ def model_list(
                 as_of=when,
                 filters=InventoryFilter(text=search, stages=stages, tiers=tiers),
             )
-            rows.extend(result.rows)
+            rows.extend(r.to_dict() for r in result.rows)
             if page >= result.pages:
                 break
             page += 1

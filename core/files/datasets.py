@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-__all__ = ["LoadedData", "read_data"]
+from core.config import get_settings
+
+__all__ = ["TOO_MANY_COLUMNS", "LoadedData", "max_columns_allowed", "read_data"]
 
 EMPTY = "The file {name} is empty; give a CSV or Parquet file with a header row and data."
 NO_ROWS = "The file {name} has a header but no rows; give a file with data."
@@ -19,6 +22,7 @@ BAD_EXTENSION = "The file {name} is neither .csv nor .parquet; save the data as 
 NOT_PARQUET = "The file {name} is not a Parquet file despite its extension; check that it was written as Parquet, or rename it to what it is."
 NOT_CSV = "The file {name} is not a text CSV file despite its extension (it looks like {kind}); export it as CSV, or rename it to what it is."
 UNREADABLE = "The file {name} could not be read as {fmt}: {error}. Check the file."
+TOO_MANY_COLUMNS = "The file {name} has {n:,} columns, more than the {cap:,} Gatehouse accepts; keep the columns the model, its target and fairness need (or raise GATEHOUSE_MAX_DATASET_COLUMNS)."
 
 _PARQUET_MAGIC = b"PAR1"
 
@@ -46,8 +50,32 @@ def _kind(head: bytes) -> str:
     return "binary data"
 
 
-def read_data(path: Path) -> LoadedData:
-    """Read a CSV or Parquet file; raises ValueError with one sentence on any problem."""
+def max_columns_allowed() -> int:
+    """The configured cap on a registered data file's columns (GATEHOUSE_MAX_DATASET_COLUMNS)."""
+    return get_settings().max_dataset_columns
+
+
+def _column_count(path: Path, parquet: bool) -> int:
+    """How many columns the file has, read from its header or schema without loading the data."""
+    if parquet:
+        return len(pq.read_schema(path).names)
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        return len(next(csv.reader(fh), []))
+
+
+def _refuse_wide(path: Path, n: int, cap: int | None) -> None:
+    if cap is not None and n > cap:
+        raise ValueError(TOO_MANY_COLUMNS.format(name=path.name, n=n, cap=cap))
+
+
+def read_data(path: Path, *, max_columns: int | None = None) -> LoadedData:
+    """Read a CSV or Parquet file; raises ValueError with one sentence on any problem.
+
+    A file with more than ``max_columns`` columns is refused before its data is read: a
+    100,000-column file would otherwise take the process's memory and time. Registration passes
+    ``max_columns_allowed()``; files already registered are read whatever the cap is today.
+    """
+    cap = max_columns
     if not path.is_file():
         raise ValueError(MISSING.format(path=path))
     suffix = path.suffix.lower()
@@ -61,6 +89,11 @@ def read_data(path: Path) -> LoadedData:
         if not head.startswith(_PARQUET_MAGIC):
             raise ValueError(NOT_PARQUET.format(name=path.name))
         try:
+            width = _column_count(path, parquet=True)
+        except Exception as err:  # pyarrow raises many types for corrupt files
+            raise ValueError(UNREADABLE.format(name=path.name, fmt="Parquet", error=err)) from err
+        _refuse_wide(path, width, cap)
+        try:
             frame = pd.read_parquet(path)
         except Exception as err:  # pyarrow raises many types for corrupt files
             raise ValueError(UNREADABLE.format(name=path.name, fmt="Parquet", error=err)) from err
@@ -68,6 +101,11 @@ def read_data(path: Path) -> LoadedData:
     else:
         if b"\x00" in head or head.startswith((_PARQUET_MAGIC, b"PK", b"\x80", b"\x1f\x8b")):
             raise ValueError(NOT_CSV.format(name=path.name, kind=_kind(head)))
+        try:
+            width = _column_count(path, parquet=False)
+        except csv.Error as err:
+            raise ValueError(UNREADABLE.format(name=path.name, fmt="CSV", error=err)) from err
+        _refuse_wide(path, width, cap)
         try:
             frame = pd.read_csv(path)
         except (

@@ -43,6 +43,7 @@ def version_id(session: Session, demo_files: DemoFiles) -> int:
         target=TARGET,
         sensitive=SENSITIVE,
     )
+    session.commit()
     return result.version_id
 
 

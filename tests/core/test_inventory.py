@@ -260,6 +260,7 @@ def test_card_edits_and_promotions_are_history_and_as_of_reads_it(
     v2 = _register(session, devi, files, artifact=files["gbm"])
     promote_version(session=session, actor=milo, version_id=v2.version_id, stage="production")
 
+    session.commit()
     with pytest.raises(PermissionDenied):
         edit_card(
             session=session, actor=people["sam"], model_id=v1.model_id, changes={"purpose": "x"}
@@ -269,11 +270,11 @@ def test_card_edits_and_promotions_are_history_and_as_of_reads_it(
     session.rollback()
 
     now = query_inventory(session=session, actor=people["sam"])
-    assert [(r["name"], r["version"], r["stage"], r["business_unit"]) for r in now.rows] == [
+    assert [(r.name, r.version, r.stage, r.business_unit) for r in now.rows] == [
         ("credit-logit", 2, "production", "Lending")
     ]
     then = query_inventory(session=session, actor=people["sam"], as_of=t_first)
-    assert [(r["version"], r["stage"], r["purpose"], r["business_unit"]) for r in then.rows] == [
+    assert [(r.version, r.stage, r.purpose, r.business_unit) for r in then.rows] == [
         (1, "production", "Score loans", "")
     ]
     assert versions_as_of(session=session, model_id=v1.model_id, when=t_first) == {1: "production"}
@@ -289,8 +290,8 @@ def test_card_edits_and_promotions_are_history_and_as_of_reads_it(
     )
     assert before.total == 0
     history = card_history(session=session, model_id=v1.model_id)
-    assert history[0]["edited_by"] == "olivia"
-    assert history[0]["changes"]["purpose"] == {"old": "Score loans", "new": "Score consumer loans"}
+    assert history[0].edited_by == "olivia"
+    assert history[0].changes["purpose"] == {"old": "Score loans", "new": "Score consumer loans"}
     reasons = session.exec(select(StageChange.reason).order_by(StageChange.id)).all()
     assert reasons[-1] == "replaced by version 2"
 
@@ -306,13 +307,13 @@ def test_filters_sort_pages_and_csv_export(
     lending = query_inventory(
         session=session, actor=sam, filters=InventoryFilter(business_units=["Lending"])
     )
-    assert [r["name"] for r in lending.rows] == ["model-0", "model-2"]
+    assert [r.name for r in lending.rows] == ["model-0", "model-2"]
     page2 = query_inventory(
         session=session, actor=sam, sort="name", descending=True, page=2, page_size=2
     )
-    assert [r["name"] for r in page2.rows] == ["model-0"] and page2.pages == 2
+    assert [r.name for r in page2.rows] == ["model-0"] and page2.pages == 2
     search = query_inventory(session=session, actor=sam, filters=InventoryFilter(text="P1"))
-    assert [r["name"] for r in search.rows] == ["model-1"]
+    assert [r.name for r in search.rows] == ["model-1"]
     with pytest.raises(InputProblems, match="Page 3 is out of range"):
         query_inventory(session=session, actor=sam, page=3, page_size=2)
 

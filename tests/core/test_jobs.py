@@ -21,7 +21,7 @@ from core.tables import AuditEvent, Job, utcnow
 def version_id(session: Session, demo_files: DemoFiles) -> int:
     add_user(session=session, actor=None, username="sue", password="x" * 12, roles=["sme"])
     add_user(session=session, actor=None, username="vic", password="x" * 12, roles=["validator"])
-    return register_version(
+    result = register_version(
         session=session,
         actor=None,
         name="credit-logit",
@@ -29,7 +29,9 @@ def version_id(session: Session, demo_files: DemoFiles) -> int:
         eval_data=demo_files.eval_csv,
         target=TARGET,
         sensitive=SENSITIVE,
-    ).version_id
+    )
+    session.commit()
+    return result.version_id
 
 
 def test_submitting_twice_gives_the_waiting_job(session: Session, version_id: int) -> None:

@@ -78,4 +78,5 @@ def demo_models(
         )
         out[name] = result.version_id
     promote_version(session=session, actor=None, version_id=out["credit-gbm"], stage="production")
+    session.commit()  # as the page or command that registers would
     return out

@@ -37,8 +37,8 @@ def test_owner_edits_the_card_and_history_shows_it(
     assert not at.exception
     assert current_card(session=session, model_id=model_id)["kpis"] == "Default rate below 2%"
     edit = card_history(session=session, model_id=model_id)[0]
-    assert edit["edited_by"] == "olivia"
-    assert edit["changes"] == {"kpis": {"old": None, "new": "Default rate below 2%"}}
+    assert edit.edited_by == "olivia"
+    assert edit.changes == {"kpis": {"old": None, "new": "Default rate below 2%"}}
 
 
 def test_sme_reads_without_an_edit_form(signed_in, demo_models) -> None:  # type: ignore[no-untyped-def]
