@@ -108,8 +108,7 @@ def explain(
     """
     import time
 
-    from core.services.evidence import get_evidence
-    from core.services.explanations import explanation_summary, submit_explanation
+    from core.services.evidence import explanation_summary, get_evidence, submit_explanation
     from core.services.jobs import get_job, run_job
 
     check_schema()

@@ -30,7 +30,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -127,9 +127,8 @@ NOT_A_MODEL = (
     "or Pipeline."
 )
 MULTICLASS = (
-    "The model has {n} classes ({classes}); explanations cover binary classifiers (the "
-    "positive class is the last of model.classes_) and regressors, so explain one class "
-    "against the rest with a binary model."
+    "The model has {n} classes ({classes}); explanations cover binary classifiers and "
+    "regressors, so explain one class against the rest with a binary model."
 )
 Y_LENGTH = "The labels y have {ny} values but X has {nx} rows; pass one label per row of X."
 BAD_PARAMETER = "Parameter {name} must be {expected}; got {value!r}."
@@ -265,6 +264,29 @@ _ELEMENTWISE: tuple[type, ...] = (
 )
 
 
+@runtime_checkable
+class ModelView(Protocol):
+    """A model with its positive class decided (``core.files.adapter.ModelAdapter`` is one).
+
+    Every function here takes either a bare fitted estimator, whose positive class is then
+    ``classes_[1]``, or such a view, whose ``positive_index`` (position in ``classes_``) is
+    the class every probability, score and label of the result is about.
+    """
+
+    @property
+    def estimator(self) -> Any: ...
+
+    @property
+    def positive_index(self) -> int | None: ...
+
+
+def _unwrap(model: Any) -> tuple[Any, int | None]:
+    """The estimator and the position of its positive class (None: the default)."""
+    if isinstance(model, ModelView):
+        return model.estimator, model.positive_index
+    return model, None
+
+
 class ExplainInputError(InputProblems, ValueError):
     """The explanation cannot be computed; ``problems`` lists every reason found."""
 
@@ -293,7 +315,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         number = float(value)
         return number if math.isfinite(number) else None
-    if value is None or isinstance(value, str):
+    if isinstance(value, str):
+        return str(value)  # np.str_ is a str whose repr is np.str_('good')
+    if value is None:
         return value
     if value is pd.NA or value is pd.NaT:
         return None
@@ -684,10 +708,21 @@ def _model_input(model: Any, X: pd.DataFrame) -> Any:
     return X if hasattr(model, "feature_names_in_") else X.to_numpy()
 
 
+def _margin_sign(model: Any, class_index: int | None) -> float:
+    """-1 when the positive class is ``classes_[0]`` of a binary model: margins (decision
+    function, log-odds, raw boosting scores) speak of ``classes_[1]``."""
+    binary = is_classifier(model) and len(model.classes_) == 2
+    return -1.0 if binary and class_index == 0 else 1.0
+
+
 def _output(model: Any, data: Any, space: str, class_index: int | None) -> np.ndarray:
     """The model's output in ``space``: the number the SHAP values add up to."""
     if space == PROBABILITY:
         return np.asarray(model.predict_proba(data), dtype=float)[:, class_index]
+    return _margin_sign(model, class_index) * _margin(model, data, space)
+
+
+def _margin(model: Any, data: Any, space: str) -> np.ndarray:
     if is_classifier(model) or space == LOG_ODDS:
         estimator, _ = _final_estimator(model)
         if _is_booster(estimator):
@@ -831,14 +866,15 @@ def _first_unmappable(preprocess: Any) -> str:
     return _class_name(preprocess)
 
 
-def _output_space(model: Any, estimator: Any, kind: str) -> tuple[str, str, Any, int | None]:
+def _output_space(
+    model: Any, estimator: Any, kind: str, positive_index: int | None
+) -> tuple[str, str, Any, int | None]:
     """Output space, chart label, positive class and its column in predict_proba."""
     if not is_classifier(model):
         return RAW, "model output (model.predict)", None, None
     classes = list(model.classes_)
-    positive = classes[-1]
-    positive_plain = _plain(positive)
-    index = len(classes) - 1
+    index = len(classes) - 1 if positive_index is None else positive_index
+    positive_plain = _plain(classes[index])
     if (
         kind == TREE
         and not isinstance(estimator, _TREE_MARGIN_CLASSES)
@@ -863,7 +899,9 @@ def _output_space(model: Any, estimator: Any, kind: str) -> tuple[str, str, Any,
     return space, labels[space], positive_plain, index
 
 
-def _plan(model: Any, features: tuple[str, ...], probe: pd.DataFrame) -> _Plan:
+def _plan(
+    model: Any, features: tuple[str, ...], probe: pd.DataFrame, positive_index: int | None
+) -> _Plan:
     """Choose the explainer for ``model``; ``probe`` is a few rows to try the mapping on."""
     estimator, preprocess = _final_estimator(model)
     notes: list[str] = []
@@ -895,7 +933,7 @@ def _plan(model: Any, features: tuple[str, ...], probe: pd.DataFrame) -> _Plan:
             if column_map is None:
                 notes.append(UNMAPPED_NOTE.format(step=_first_unmappable(preprocess)))
                 kind = PERMUTATION
-    space, label, positive, index = _output_space(model, estimator, kind)
+    space, label, positive, index = _output_space(model, estimator, kind, positive_index)
     return _Plan(
         kind=kind,
         model=model,
@@ -917,7 +955,9 @@ def _fallback(plan: _Plan, error: Exception) -> _Plan:
     note = FALLBACK_NOTE.format(
         kind=plan.kind, model=_class_name(plan.estimator), error=str(error).strip()[:300]
     )
-    space, label, positive, index = _output_space(plan.model, plan.estimator, PERMUTATION)
+    space, label, positive, index = _output_space(
+        plan.model, plan.estimator, PERMUTATION, plan.class_index
+    )
     return _Plan(
         kind=PERMUTATION,
         model=plan.model,
@@ -976,10 +1016,15 @@ def _tree_shap(
         part = np.asarray(explainer.shap_values(Z[rows], check_additivity=False), dtype=float)
         if part.ndim == 3:
             part = part[:, :, plan.class_index]
+        else:
+            part = part * _margin_sign(plan.model, plan.class_index)
         parts.append(part)
         _report(progress, span[0] + (span[1] - span[0]) * (i + 1) / len(chunks), "TreeSHAP")
     expected = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
-    base = float(expected[plan.class_index] if expected.size > 1 else expected[0])
+    if expected.size > 1:
+        base = float(expected[plan.class_index])
+    else:
+        base = _margin_sign(plan.model, plan.class_index) * float(expected[0])
     return _Raw(
         values=_group(plan, np.concatenate(parts)),
         base_value=base,
@@ -994,8 +1039,9 @@ def _linear_shap(
 ) -> _Raw:
     Z = _transform(plan, X)
     mean = _transform(plan, background).mean(axis=0)
-    coef = np.asarray(plan.estimator.coef_, dtype=float).reshape(-1)
-    intercept = float(np.asarray(plan.estimator.intercept_, dtype=float).reshape(-1)[0])
+    sign = _margin_sign(plan.model, plan.class_index)
+    coef = sign * np.asarray(plan.estimator.coef_, dtype=float).reshape(-1)
+    intercept = sign * float(np.asarray(plan.estimator.intercept_, dtype=float).reshape(-1)[0])
     if coef.size != Z.shape[1]:
         raise ValueError(f"coef_ has {coef.size} values for {Z.shape[1]} transformed features")
     values = (Z - mean) * coef
@@ -1457,6 +1503,7 @@ def compute_shap_values(
     custom charts). ``X_background`` (default: ``X``) is sampled to ``background_size`` rows
     with ``seed`` for the linear and permutation explainers; TreeSHAP does not use it.
     """
+    model, positive_index = _unwrap(model)
     problems = _check_parameters(
         _whole_numbers(
             background_size=(background_size, 1),
@@ -1485,6 +1532,7 @@ def compute_shap_values(
         max_evals=max_evals,
         progress=progress,
         span=(0.05, 0.95),
+        positive_index=positive_index,
     )
     _report(progress, 1.0, "SHAP values done")
     error = float(np.max(np.abs(raw.base_value + raw.values.sum(axis=1) - raw.output)))
@@ -1531,10 +1579,11 @@ def _explain(
     max_evals: int,
     progress: Progress | None,
     span: tuple[float, float],
+    positive_index: int | None,
 ) -> tuple[_Plan, _Raw, pd.DataFrame]:
     """Plan, check the model on the background and on X, then compute the SHAP values."""
     background = _background(pool, background_size, seed)
-    plan = _plan(model, _features(model, X), background.iloc[:5])
+    plan = _plan(model, _features(model, X), background.iloc[:5], positive_index)
     _, problems = _try_model(
         model,
         background,
@@ -1615,6 +1664,7 @@ def explain_model(
         With the additivity check (base value + SHAP sum == model output within 1e-6 for
         every explained row) in ``additivity_max_error``; a larger error is in ``failures``.
     """
+    model, positive_index = _unwrap(model)
     _report(progress, 0.0, "Checking inputs")
     problems = _check_parameters(
         _whole_numbers(
@@ -1663,6 +1713,7 @@ def explain_model(
         max_evals=max_evals,
         progress=progress,
         span=(0.1, 0.7),
+        positive_index=positive_index,
     )
     notes += _finish_notes(plan, len(background), max_evals)
     features = plan.features
@@ -1839,6 +1890,7 @@ def explain_row(
     ``X_background`` when not given) is explained but flagged as unreliable. Only single
     values are checked, not whether the combination of values was seen in training.
     """
+    model, positive_index = _unwrap(model)
     problems = _check_parameters(
         _whole_numbers(
             background_size=(background_size, 1),
@@ -1868,6 +1920,7 @@ def explain_row(
         max_evals=max_evals,
         progress=None,
         span=(0.0, 1.0),
+        positive_index=positive_index,
     )
     notes += _finish_notes(plan, len(background), max_evals)
     error = float(abs(raw.base_value + raw.values[0].sum() - raw.output[0]))

@@ -31,6 +31,7 @@ from core.metrics.explain import (
     _prepare,
     _rng,
     _ToDict,
+    _unwrap,
     _whole_numbers,
     operating_range,
 )
@@ -73,16 +74,24 @@ class PartialDependenceResult(_ToDict):
     grid_inside_range: tuple[bool, ...]
 
 
-def _response(model: Any) -> tuple[str, str, str, Any]:
+def _response(model: Any, positive_index: int | None) -> tuple[str, str, str, Any]:
     """scikit-learn response method, output space, chart label and positive class."""
     if not is_classifier(model):
         return "predict", RAW, "model output (model.predict)", None
-    positive = _plain(model.classes_[-1])
+    index = len(model.classes_) - 1 if positive_index is None else positive_index
+    positive = _plain(model.classes_[index])
     if hasattr(model, "predict_proba"):
         label = f"probability of class {positive!r} (model.predict_proba)"
         return "predict_proba", PROBABILITY, label, positive
     label = f"decision score for class {positive!r} (model.decision_function)"
     return "decision_function", RAW, label, positive
+
+
+def _towards_positive(values: np.ndarray, method: str, flip: bool) -> np.ndarray:
+    """scikit-learn's binary curves speak of ``classes_[1]``; turn them to ``classes_[0]``."""
+    if not flip:
+        return values
+    return 1.0 - values if method == "predict_proba" else -values
 
 
 def _float_integers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,6 +135,7 @@ def partial_dependence_curves(
         One per feature, in the order given; values in ``output_space`` (the positive-class
         probability for classifiers with ``predict_proba``, else the raw output).
     """
+    model, positive_index = _unwrap(model)
     problems = _check_parameters(
         _whole_numbers(
             grid_resolution=(grid_resolution, 2),
@@ -162,7 +172,8 @@ def partial_dependence_curves(
     )
     reference = X if X_train is None else X_train
     source = "evaluation data" if X_train is None else "training data"
-    method, space, label, positive = _response(model)
+    method, space, label, positive = _response(model, positive_index)
+    flip = is_classifier(model) and len(model.classes_) == 2 and positive_index == 0
 
     results, problems = [], []
     for feature in features:
@@ -181,16 +192,16 @@ def partial_dependence_curves(
             problems.append(CURVE_FAILED.format(feature=feature, error=" ".join(str(err).split())))
             continue
         grid = tuple(_cell(v) for v in curves["grid_values"][0])
+        average = _towards_positive(curves["average"][0], method, flip)
+        individual = _towards_positive(curves["individual"][0][ice], method, flip)
         limits = operating_range(column=reference[feature], source=source)
         results.append(
             PartialDependenceResult(
                 feature=feature,
                 kind="categorical" if categorical else "numeric",
                 grid=grid,
-                average=tuple(float(v) for v in curves["average"][0]),
-                individual=tuple(
-                    tuple(float(v) for v in curve) for curve in curves["individual"][0][ice]
-                ),
+                average=tuple(float(v) for v in average),
+                individual=tuple(tuple(float(v) for v in curve) for curve in individual),
                 ice_row_index=tuple(_plain(list(sample.index[ice]))),
                 output_space=space,
                 output_label=label,

@@ -49,7 +49,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Job kinds and their handlers ("module:function"), imported when a job of that kind runs.
-HANDLERS: dict[str, str] = {"explanation": "core.services.explanations:run_explanation_job"}
+HANDLERS: dict[str, str] = {
+    "explanation": "core.services.evidence.explanations:run_explanation_job"
+}
 STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 
