@@ -209,9 +209,10 @@ class ModelAdapter:
         """The positive class where ``scores >= threshold``, else the other class (binary)."""
         labels = np.asarray(self.estimator.classes_)
         assert self.positive_index is not None and len(labels) == 2
-        return np.where(
+        chosen: np.ndarray = np.where(
             scores >= threshold, labels[self.positive_index], labels[1 - self.positive_index]
         )
+        return chosen
 
     def target_problems(self, values: pd.Series, *, target: str) -> list[str]:
         """Why ``values`` (recorded outcomes) cannot be read as the model's classes, if so."""
@@ -227,7 +228,8 @@ class ModelAdapter:
         positions, problems = self._target_positions(values, target=target)
         if problems:
             raise InputProblems(problems)
-        return np.asarray(self.estimator.classes_)[positions]
+        labels: np.ndarray = np.asarray(self.estimator.classes_)[positions]
+        return labels
 
     def _target_positions(self, values: pd.Series, *, target: str) -> tuple[np.ndarray, list[str]]:
         missing = int(values.isna().sum())

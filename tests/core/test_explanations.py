@@ -24,11 +24,12 @@ from core.services.evidence import (
     explain_decision,
     load_evaluation_data,
     load_version_model,
+    search_rows,
     submit_explanation,
 )
 from core.services.inventory import register_version
 from core.services.jobs import run_job
-from core.services.users import add_user, get_user
+from core.services.users import add_user, deactivate_user, get_user
 from core.tables import AuditEvent, Evidence, Job, ModelVersion, User
 
 ROWS = 300
@@ -252,6 +253,23 @@ def test_one_decision_has_three_drivers_and_adds_up(
     assert decision["drivers"][0].startswith(label)
     assert decision["drivers"][0].endswith(f"{biggest['direction']} the approved score the most.")
     assert decision["boundary_warnings"] == [] and decision["outside_operating_range"] == []
+
+
+def test_applicant_level_reads_check_the_acting_user_on_every_call(
+    session: Session, versions: dict[str, int]
+) -> None:
+    vid = versions["credit-logit"]
+    sue = _sue(session)
+    assert search_rows(session=session, actor=sue, version_id=vid, text="north")
+    deactivate_user(session=session, actor=None, username="sue")
+    session.commit()
+    for read in (
+        lambda: search_rows(session=session, actor=sue, version_id=vid, text="north"),
+        lambda: explain_decision(session=session, actor=sue, version_id=vid, row_index=0),
+    ):
+        with pytest.raises(PermissionDenied, match="deactivated"):
+            read()
+    session.rollback()
 
 
 def test_a_what_if_outside_the_training_range_is_explained_and_flagged(

@@ -148,7 +148,9 @@ def performance_checks(
     return checks
 
 
-def roc_points(y_true: np.ndarray, score: np.ndarray, most: int = 200) -> dict[str, list[float]]:
+def roc_points(
+    y_true: np.ndarray, score: np.ndarray, most: int = 200
+) -> dict[str, list[float | None]]:
     """The ROC curve (scikit-learn's, with its corner points), thinned to at most ``most`` points
     evenly spaced along it, so the stored evidence holds the chart without every row."""
     if len(np.unique(y_true)) < 2:
@@ -233,7 +235,9 @@ def _measure(
     try:
         started = time.perf_counter()
         performance = compute_performance(
-            **data,
+            y_true=data["y_true"],
+            y_score=data.get("y_score"),
+            y_pred=data.get("y_pred"),
             task=task,
             threshold=threshold,
             positive_label=positive if task == "classification" else 1,

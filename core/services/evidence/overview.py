@@ -27,9 +27,9 @@ def evidence_overview(*, session: Session) -> list[dict[str, Any]]:
     newest = (
         select(func.max(Evidence.id))
         .where(col(Evidence.version_id).in_(select(ModelEntry.current_version_id)))
-        .group_by(Evidence.version_id, Evidence.kind)
+        .group_by(col(Evidence.version_id), col(Evidence.kind))
     )
-    statuses: dict[tuple[int, str], str | None] = {
+    statuses: dict[tuple[int | None, str], str | None] = {
         (v, k): st
         for v, k, st in session.exec(
             select(Evidence.version_id, Evidence.kind, Evidence.status).where(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.errors import NotFound
@@ -221,9 +222,15 @@ def latest_evidence(*, session: Session, version_id: int, kind: str) -> StoredEv
 
 def evidence_for_version(*, session: Session, version_id: int) -> list[dict[str, Any]]:
     """Every evidence row of a version, newest first, without the (large) results."""
-    rows = session.exec(
-        select(Evidence.id, Evidence.kind, Evidence.sha256, Evidence.status, Evidence.computed_at)
-        .where(Evidence.version_id == version_id)
+    rows = session.execute(
+        sa.select(
+            col(Evidence.id),
+            col(Evidence.kind),
+            col(Evidence.sha256),
+            col(Evidence.status),
+            col(Evidence.computed_at),
+        )
+        .where(col(Evidence.version_id) == version_id)
         .order_by(col(Evidence.id).desc())
     ).all()
     return [
