@@ -54,6 +54,7 @@ def test_sme_reads_stored_explanations_without_a_compute_button(
         version_id=vid,
         rows=ROWS,
     )
+    session.commit()  # services flush; the edge (here, the test) commits
     at = _open(signed_in("sme"), "credit-gbm")
     assert not [b for b in at.button if b.key == f"expl_compute_{vid}"]
     assert "Additivity holds" in at.success[0].value

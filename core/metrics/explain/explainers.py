@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shap
+from threadpoolctl import threadpool_limits
 
 from core.metrics.explain.columns import dense
 from core.metrics.explain.common import (
@@ -170,6 +171,10 @@ def _permutation_shap(
     masker = shap.maskers.Independent(bg_codes, max_samples=len(bg_codes))
     # shap seeds numpy's global generator; restore it so callers' randomness is untouched.
     state = np.random.get_state()
+    # The model is called thousands of times on small batches: OpenMP threads (histogram
+    # gradient boosting) cost more than they give there, up to 30 times more on a busy machine
+    # where they spin for a core. Their predictions are per row, so the numbers are the same.
+    threads = threadpool_limits(limits=1, user_api="openmp")
     try:
         explainer = shap.explainers.Permutation(predict, masker, seed=seed)
         evals = max(max_evals, 2 * len(columns) + 1)
@@ -185,6 +190,7 @@ def _permutation_shap(
                 f"Permutation SHAP, {int(rows[-1]) + 1} of {len(X)} rows",
             )
     finally:
+        threads.restore_original_limits()
         np.random.set_state(state)
     base = np.concatenate(bases)
     return RawShap(
