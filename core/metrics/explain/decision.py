@@ -13,7 +13,6 @@ from sklearn.base import is_classifier
 
 from core.metrics.explain.checks import model_features, prepare
 from core.metrics.explain.common import (
-    ADDITIVITY_TOLERANCE,
     TREE,
     ExplainInputError,
     check_parameters,
@@ -27,7 +26,6 @@ from core.metrics.explain.common import (
     whole_numbers,
 )
 from core.metrics.explain.messages import (
-    ADDITIVITY_FAILURE,
     DRIVER,
     DRIVER_RANKS,
     EXTRA_COLUMNS_NOTE,
@@ -39,9 +37,14 @@ from core.metrics.explain.messages import (
     ROW_UNKNOWN,
     UNSEEN_CATEGORY,
 )
-from core.metrics.explain.model import explain_rows, finish_notes
+from core.metrics.explain.model import additivity, explain_rows, finish_notes
 from core.metrics.explain.plan import input_for
-from core.metrics.explain.results import Contribution, DecisionExplanation, operating_range
+from core.metrics.explain.results import (
+    Contribution,
+    DecisionExplanation,
+    OperatingRange,
+    operating_range,
+)
 
 
 def _row_frame(
@@ -93,6 +96,51 @@ def _row_frame(
     frame = pd.DataFrame({name: columns[name] for name in features})
     frame.index = pd.Index(index)
     return frame
+
+
+def _contributions(
+    values: np.ndarray,
+    features: tuple[str, ...],
+    cells: Mapping[str, float | str | None],
+    inside: Mapping[str, bool],
+) -> tuple[Contribution, ...]:
+    """Waterfall bars by decreasing |SHAP value|."""
+    order = np.argsort(-np.abs(values), kind="stable")
+    return tuple(
+        Contribution(
+            feature=features[j],
+            value=cells[features[j]],
+            contribution=float(values[j]),
+            direction="raised" if values[j] > 0 else "lowered" if values[j] < 0 else "none",
+            inside_operating_range=inside[features[j]],
+        )
+        for j in order
+    )
+
+
+def _boundary_warnings(
+    ranges: tuple[OperatingRange, ...],
+    cells: Mapping[str, float | str | None],
+    inside: Mapping[str, bool],
+) -> tuple[str, ...]:
+    """One sentence per value outside the training range or category not seen in training."""
+    warnings = []
+    for r in ranges:
+        if inside[r.feature]:
+            continue
+        label, value = feature_label(r.feature), format_value(cells[r.feature])
+        if r.kind == "numeric":
+            warnings.append(
+                OUTSIDE_RANGE.format(
+                    label=label,
+                    value=value,
+                    low=format_value(r.minimum),
+                    high=format_value(r.maximum),
+                )
+            )
+        else:
+            warnings.append(UNSEEN_CATEGORY.format(label=label, value=value))
+    return tuple(warnings)
 
 
 def explain_row(
@@ -148,14 +196,7 @@ def explain_row(
         positive_index=positive_index,
     )
     notes += finish_notes(plan, len(background), max_evals)
-    error = float(abs(raw.base_value + raw.values[0].sum() - raw.output[0]))
-    failures = []
-    if not error <= ADDITIVITY_TOLERANCE:
-        failures.append(
-            ADDITIVITY_FAILURE.format(
-                error=error, space=plan.output_space, tolerance=ADDITIVITY_TOLERANCE
-            )
-        )
+    error, failures = additivity(plan, raw)
     reference = X_background if X_train is None else X_train
     source = "training data" if X_train is not None else "background data"
     if X_train is None:
@@ -164,19 +205,7 @@ def explain_row(
     cells = {name: plain_cell(frame[name].iloc[0]) for name in features}
     inside = {r.feature: r.contains(cells[r.feature]) for r in ranges}
 
-    order = np.argsort(-np.abs(raw.values[0]), kind="stable")
-    contributions = tuple(
-        Contribution(
-            feature=features[j],
-            value=cells[features[j]],
-            contribution=float(raw.values[0, j]),
-            direction=(
-                "raised" if raw.values[0, j] > 0 else "lowered" if raw.values[0, j] < 0 else "none"
-            ),
-            inside_operating_range=inside[features[j]],
-        )
-        for j in order
-    )
+    contributions = _contributions(raw.values[0], features, cells, inside)
     drivers = tuple(
         DRIVER.format(
             label=feature_label(c.feature),
@@ -189,22 +218,7 @@ def explain_row(
             [c for c in contributions if c.direction != "none"], DRIVER_RANKS, strict=False
         )
     )
-    warnings = []
-    for r in ranges:
-        if inside[r.feature]:
-            continue
-        label, value = feature_label(r.feature), format_value(cells[r.feature])
-        if r.kind == "numeric":
-            warnings.append(
-                OUTSIDE_RANGE.format(
-                    label=label,
-                    value=value,
-                    low=format_value(r.minimum),
-                    high=format_value(r.maximum),
-                )
-            )
-        else:
-            warnings.append(UNSEEN_CATEGORY.format(label=label, value=value))
+    warnings = _boundary_warnings(ranges, cells, inside)
     probability = None
     if is_classifier(model) and hasattr(model, "predict_proba"):
         proba = model.predict_proba(input_for(model, frame))
@@ -220,7 +234,7 @@ def explain_row(
         contributions=contributions,
         drivers=drivers,
         outside_operating_range=tuple(r.feature for r in ranges if not inside[r.feature]),
-        boundary_warnings=tuple(warnings),
+        boundary_warnings=warnings,
         operating_ranges=ranges,
         explainer=plan.kind,
         explainer_class=raw.explainer_class,

@@ -43,6 +43,7 @@ from core.metrics.explain.plan import Plan, make_plan
 from core.metrics.explain.results import (
     DependenceData,
     ExplanationResult,
+    FeatureImportance,
     FeaturePoints,
     Provenance,
     ShapValues,
@@ -181,6 +182,45 @@ def explain_rows(
     return plan, raw, background
 
 
+def additivity(plan: Plan, raw: RawShap) -> tuple[float, list[str]]:
+    """Largest |base value + sum of SHAP values - model output| over the rows, and the
+    failure sentence when it is above ADDITIVITY_TOLERANCE."""
+    error = float(np.max(np.abs(raw.base_value + raw.values.sum(axis=1) - raw.output)))
+    if error <= ADDITIVITY_TOLERANCE:
+        return error, []
+    failure = ADDITIVITY_FAILURE.format(
+        error=error, space=plan.output_space, tolerance=ADDITIVITY_TOLERANCE
+    )
+    return error, [failure]
+
+
+def _summary(
+    sample: pd.DataFrame,
+    raw: RawShap,
+    features: tuple[str, ...],
+    importance: tuple[FeatureImportance, ...],
+    max_points: int,
+    seed: int,
+) -> tuple[tuple[FeaturePoints, ...], pd.DataFrame]:
+    """Beeswarm points of at most ``max_points`` seeded rows, by decreasing importance."""
+    points = np.arange(len(sample))
+    if len(sample) > max_points:
+        points = np.sort(
+            seeded_rng(seed, POINTS).choice(len(sample), size=max_points, replace=False)
+        )
+    shown = sample.iloc[points]
+    position = {name: j for j, name in enumerate(features)}
+    summary = tuple(
+        FeaturePoints(
+            feature=item.feature,
+            shap_values=tuple(raw.values[points, position[item.feature]].tolist()),
+            feature_values=column_cells(shown[item.feature]),
+        )
+        for item in importance
+    )
+    return summary, shown
+
+
 def explain_model(
     *,
     model: Any,
@@ -290,14 +330,7 @@ def explain_model(
     uses_background = plan.kind != TREE
 
     report(progress, 0.72, "Checking additivity")
-    failures = []
-    error = float(np.max(np.abs(raw.base_value + raw.values.sum(axis=1) - raw.output)))
-    if not error <= ADDITIVITY_TOLERANCE:
-        failures.append(
-            ADDITIVITY_FAILURE.format(
-                error=error, space=plan.output_space, tolerance=ADDITIVITY_TOLERANCE
-            )
-        )
+    error, failures = additivity(plan, raw)
     if plan.preprocess is not None and plan.column_map is not None:
         for j in np.flatnonzero(plan.column_map.sum(axis=0) == 0):
             notes.append(DROPPED_COLUMN_NOTE.format(column=features[j]))
@@ -322,21 +355,7 @@ def explain_model(
     )
 
     report(progress, 0.96, "Summary and dependence data")
-    points = np.arange(len(sample))
-    if len(sample) > max_points:
-        points = np.sort(
-            seeded_rng(seed, POINTS).choice(len(sample), size=max_points, replace=False)
-        )
-    shown = sample.iloc[points]
-    position = {name: j for j, name in enumerate(features)}
-    summary = tuple(
-        FeaturePoints(
-            feature=item.feature,
-            shap_values=tuple(raw.values[points, position[item.feature]].tolist()),
-            feature_values=column_cells(shown[item.feature]),
-        )
-        for item in importance
-    )
+    summary, shown = _summary(sample, raw, features, importance, max_points, seed)
     range_source = "training data" if X_train is not None else "evaluation data"
     dependence = tuple(
         DependenceData(

@@ -10,7 +10,8 @@ Modules: ``inputs`` (reading and checking a version's inputs, who may compute or
 ``store`` (storing and reading evidence), ``evaluate`` (performance and fairness),
 ``explanations`` (SHAP and partial dependence, as a job), ``decisions`` (applicant-level
 reads: row search and one decision explained), ``overview`` (the portfolio at a glance).
-Services here flush; the edge commits.
+Services here flush; the edge commits. The one named exception: ``compute_explanation``
+commits once before its long computation, to release SQLite's only write lock.
 """
 
 from core.services.evidence.decisions import explain_decision, search_rows
