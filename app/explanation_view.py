@@ -1,6 +1,6 @@
 """Showing stored explanation evidence: plotly charts and tables from the stored results.
 
-Every chart is built from the evidence as stored (``core.services.explanations.compute_explanation``)
+Every chart is built from the evidence as stored (``core.services.evidence.compute_explanation``)
 and names the output space its numbers are in (log-odds, probability or raw model output), so
 nobody reads a log-odds contribution as a change of probability.
 """
@@ -16,14 +16,19 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from app import session as user_session
 from app.evidence_view import escape_markdown, show_figure
 from app.ui import attempt, show_problems
 from core.db import session_scope
 from core.errors import GatehouseError
-from core.services.evidence import StoredEvidence
-from core.services.explanations import EXPLANATION, explain_decision
+from core.services.evidence import (
+    EXPLANATION,
+    StoredEvidence,
+    explain_decision,
+    require_applicant_access,
+)
 from core.services.jobs import latest_job, start_background_worker
-from core.tables import Job
+from core.tables import Job, User
 
 SPACE_NAMES = {"log_odds": "log-odds", "probability": "probability", "raw": "raw model output"}
 # Red: the feature's value is high in its column; blue: low; grey: text or missing.
@@ -446,14 +451,22 @@ def job_panel(version_id: int, job: Job | None) -> None:
 
 @st.cache_data(ttl=900, max_entries=256, show_spinner="Explaining the decision…")
 def _decision(
-    version_id: int, artifact_sha256: str, row_index: int | None, record_json: str | None
+    user_id: int,
+    version_id: int,
+    artifact_sha256: str,
+    row_index: int | None,
+    record_json: str | None,
 ) -> dict[str, Any]:
     # Versions and their data are immutable (hash-checked), so one row's answer can be kept;
-    # the artifact hash keeps databases that reuse a version id apart.
+    # the artifact hash keeps databases that reuse a version id apart. Only reached after
+    # decision() has checked, on this call, that the user may read applicant-level data.
     del artifact_sha256
     with session_scope() as session:
+        actor = session.get(User, user_id)
+        assert actor is not None
         return explain_decision(
             session=session,
+            actor=actor,
             version_id=version_id,
             row_index=row_index,
             record=None if record_json is None else json.loads(record_json),
@@ -463,9 +476,16 @@ def _decision(
 def decision(
     version: Mapping[str, Any], row_index: int | None, record: Any
 ) -> dict[str, Any] | None:
-    """explain_decision for a row or a what-if record (cached); problems shown, None returned."""
+    """explain_decision for a row or a what-if record (cached behind a permission check made
+    on every call); problems shown, None returned."""
+    user_id = user_session.signed_in_user().id
     try:
+        with session_scope() as session:
+            actor = session.get(User, user_id)
+            assert actor is not None
+            require_applicant_access(session, actor)
         return _decision(
+            user_id,
             int(version["version_id"]),
             str(version["artifact_sha256"]),
             row_index,

@@ -7,7 +7,7 @@ from app import evidence_view as view
 from app import explanation_view as ex
 from app import session as user_session
 from app.ui import attempt
-from core.services.explanations import (
+from core.services.evidence import (
     DEFAULT_BACKGROUND,
     DEFAULT_ROWS,
     EXPLANATION,
@@ -149,7 +149,14 @@ def one_decision() -> None:
         placeholder="words that must all appear, e.g. 18-25 female north",
     )
     if text.strip():
-        found = attempt(lambda s: search_rows(session=s, version_id=vid, text=text)) or []
+        found = (
+            attempt(
+                lambda s: search_rows(
+                    session=s, actor=user_session.actor(s), version_id=vid, text=text
+                )
+            )
+            or []
+        )
         if not found:
             st.info("No row of the evaluation data contains all of those words.")
         else:

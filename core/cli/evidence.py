@@ -120,8 +120,7 @@ def explain(
     a live worker already runs the identical job, waits for its outcome; a job left by a worker
     that is gone (a killed run) is taken over and run here, so nothing waits for nobody.
     """
-    from core.services.evidence import get_evidence
-    from core.services.explanations import explanation_summary, submit_explanation
+    from core.services.evidence import explanation_summary, get_evidence, submit_explanation
     from core.services.jobs import run_or_await
 
     check_schema()

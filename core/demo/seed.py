@@ -12,8 +12,7 @@ from sqlmodel import select
 from core.config import get_settings
 from core.db import downgrade, migrate, session_scope
 from core.demo.data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
-from core.services.evidence import evaluate_version
-from core.services.explanations import DEFAULT_ROWS, compute_explanation
+from core.services.evidence import DEFAULT_ROWS, compute_explanation, evaluate_version
 from core.services.inventory import promote_version, register_version
 from core.services.users import add_user
 from core.tables import ModelEntry, User

@@ -19,21 +19,21 @@ import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.inspection import partial_dependence
 
-from core.metrics.explain import (
+from core.metrics.explain.checks import prepare
+from core.metrics.explain.common import (
     PROBABILITY,
     RAW,
     ExplainInputError,
-    OperatingRange,
-    _cell,
-    _check_parameters,
-    _is_numeric,
-    _plain,
-    _prepare,
-    _rng,
-    _ToDict,
-    _whole_numbers,
-    operating_range,
+    ToDict,
+    check_parameters,
+    is_numeric,
+    plain,
+    plain_cell,
+    seeded_rng,
+    unwrap,
+    whole_numbers,
 )
+from core.metrics.explain.results import OperatingRange, operating_range
 
 __all__ = ["PartialDependenceResult", "partial_dependence_curves"]
 
@@ -51,7 +51,7 @@ _SAMPLE, _ICE = 10, 11  # seed streams, distinct from those of explain.py
 
 
 @dataclass(frozen=True)
-class PartialDependenceResult(_ToDict):
+class PartialDependenceResult(ToDict):
     """Average (PD) and individual (ICE) curves of one feature over a grid of its values.
 
     ``individual[i]`` is the curve of the row ``ice_row_index[i]``; ``grid_inside_range[k]``
@@ -73,16 +73,24 @@ class PartialDependenceResult(_ToDict):
     grid_inside_range: tuple[bool, ...]
 
 
-def _response(model: Any) -> tuple[str, str, str, Any]:
+def _response(model: Any, positive_index: int | None) -> tuple[str, str, str, Any]:
     """scikit-learn response method, output space, chart label and positive class."""
     if not is_classifier(model):
         return "predict", RAW, "model output (model.predict)", None
-    positive = _plain(model.classes_[-1])
+    index = len(model.classes_) - 1 if positive_index is None else positive_index
+    positive = plain(model.classes_[index])
     if hasattr(model, "predict_proba"):
         label = f"probability of class {positive!r} (model.predict_proba)"
         return "predict_proba", PROBABILITY, label, positive
     label = f"decision score for class {positive!r} (model.decision_function)"
     return "decision_function", RAW, label, positive
+
+
+def _towards_positive(values: np.ndarray, method: str, flip: bool) -> np.ndarray:
+    """scikit-learn's binary curves speak of ``classes_[1]``; turn them to ``classes_[0]``."""
+    if not flip:
+        return values
+    return 1.0 - values if method == "predict_proba" else -values
 
 
 def _float_integers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,8 +134,9 @@ def partial_dependence_curves(
         One per feature, in the order given; values in ``output_space`` (the positive-class
         probability for classifiers with ``predict_proba``, else the raw output).
     """
-    problems = _check_parameters(
-        _whole_numbers(
+    model, positive_index = unwrap(model)
+    problems = check_parameters(
+        whole_numbers(
             grid_resolution=(grid_resolution, 2),
             ice_rows=(ice_rows, 0),
             max_rows=(max_rows, 1),
@@ -141,7 +150,7 @@ def partial_dependence_curves(
         known = [str(c) for c in getattr(model, "feature_names_in_", X.columns)]
         if unknown := [f for f in features if f not in known]:
             problems.append(UNKNOWN_FEATURES.format(unknown=unknown, known=known))
-    X, X_train, _ = _prepare(
+    X, X_train, _ = prepare(
         model=model,
         X=X,
         X_name="the evaluation data X",
@@ -155,18 +164,19 @@ def partial_dependence_curves(
     X_train = None if X_train is None else _float_integers(X_train)
     sample = X
     if len(X) > max_rows:
-        positions = _rng(seed, _SAMPLE).choice(len(X), size=max_rows, replace=False)
+        positions = seeded_rng(seed, _SAMPLE).choice(len(X), size=max_rows, replace=False)
         sample = X.iloc[np.sort(positions)]
     ice = np.sort(
-        _rng(seed, _ICE).choice(len(sample), size=min(ice_rows, len(sample)), replace=False)
+        seeded_rng(seed, _ICE).choice(len(sample), size=min(ice_rows, len(sample)), replace=False)
     )
     reference = X if X_train is None else X_train
     source = "evaluation data" if X_train is None else "training data"
-    method, space, label, positive = _response(model)
+    method, space, label, positive = _response(model, positive_index)
+    flip = is_classifier(model) and len(model.classes_) == 2 and positive_index == 0
 
     results, problems = [], []
     for feature in features:
-        categorical = not _is_numeric(sample[feature])
+        categorical = not is_numeric(sample[feature])
         try:
             curves = partial_dependence(
                 model,
@@ -180,18 +190,18 @@ def partial_dependence_curves(
         except Exception as err:  # scikit-learn's own words go to the user
             problems.append(CURVE_FAILED.format(feature=feature, error=" ".join(str(err).split())))
             continue
-        grid = tuple(_cell(v) for v in curves["grid_values"][0])
+        grid = tuple(plain_cell(v) for v in curves["grid_values"][0])
+        average = _towards_positive(curves["average"][0], method, flip)
+        individual = _towards_positive(curves["individual"][0][ice], method, flip)
         limits = operating_range(column=reference[feature], source=source)
         results.append(
             PartialDependenceResult(
                 feature=feature,
                 kind="categorical" if categorical else "numeric",
                 grid=grid,
-                average=tuple(float(v) for v in curves["average"][0]),
-                individual=tuple(
-                    tuple(float(v) for v in curve) for curve in curves["individual"][0][ice]
-                ),
-                ice_row_index=tuple(_plain(list(sample.index[ice]))),
+                average=tuple(float(v) for v in average),
+                individual=tuple(tuple(float(v) for v in curve) for curve in individual),
+                ice_row_index=tuple(plain(list(sample.index[ice]))),
                 output_space=space,
                 output_label=label,
                 positive_class=positive,

@@ -77,7 +77,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Job kinds and their handlers ("module:function"), imported when a job of that kind runs.
-HANDLERS: dict[str, str] = {"explanation": "core.services.explanations:run_explanation_job"}
+HANDLERS: dict[str, str] = {
+    "explanation": "core.services.evidence.explanations:run_explanation_job"
+}
 UNKNOWN_KIND = "The job kind {kind!r} is unknown; use one of {kinds}."
 UNKNOWN_JOB = "No job with id {job_id}."
 HEARTBEAT_EVERY = timedelta(seconds=30)

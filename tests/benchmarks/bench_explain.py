@@ -166,8 +166,7 @@ def stored_evidence_benchmark() -> None:
     from core.demo.data import SENSITIVE, TARGET, write_demo_files
     from core.demo.seed import DEMO_PASSWORD
     from core.services.audit import canonical_json
-    from core.services.evidence import latest_evidence
-    from core.services.explanations import compute_explanation
+    from core.services.evidence import compute_explanation, latest_evidence
     from core.services.inventory import register_version
     from core.services.users import add_user
 

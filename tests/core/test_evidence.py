@@ -131,6 +131,7 @@ def test_recomputing_gives_the_same_evidence(session: Session, version_id: int) 
 
 def test_evidence_cannot_be_changed_or_deleted(session: Session, version_id: int) -> None:
     result = evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
+    session.commit()  # the service flushes; the edge commits, as here
     change = sa.update(Evidence).where(Evidence.id == result.performance.id).values(status="pass")
     for statement in (change, sa.delete(Evidence).where(Evidence.id == result.performance.id)):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):

@@ -19,16 +19,18 @@ from core.cli import main
 from core.demo.data import FEATURES, NUMERIC_FEATURES, SENSITIVE, TARGET, DemoFiles
 from core.errors import InputProblems, NotFound, PermissionDenied
 from core.metrics.explain import ADDITIVITY_TOLERANCE
-from core.services.evidence import load_evaluation_data, load_version_model
-from core.services.explanations import (
+from core.services.evidence import (
     compute_explanation,
     explain_decision,
+    load_evaluation_data,
+    load_version_model,
+    search_rows,
     submit_explanation,
 )
 from core.services.inventory import register_version
 from core.services.jobs import run_job
-from core.services.users import add_user, get_user
-from core.tables import AuditEvent, Evidence, Job, ModelVersion
+from core.services.users import add_user, deactivate_user, get_user
+from core.tables import AuditEvent, Evidence, Job, ModelVersion, User
 
 ROWS = 300
 
@@ -53,6 +55,11 @@ def versions(session: Session, demo_files: DemoFiles) -> dict[str, int]:
     }
     session.commit()
     return ids
+
+
+def _sue(session: Session) -> User:
+    """The SME: she reads single decisions, as SMEs judge them."""
+    return get_user(session=session, username="sue")
 
 
 def _explanations(session: Session) -> int:
@@ -228,7 +235,7 @@ def test_one_decision_has_three_drivers_and_adds_up(
     session: Session, versions: dict[str, int]
 ) -> None:
     vid = versions["credit-gbm"]
-    decision = explain_decision(session=session, version_id=vid, row_index=4)
+    decision = explain_decision(session=session, actor=_sue(session), version_id=vid, row_index=4)
     version = session.get(ModelVersion, vid)
     assert version is not None
     frame, _ = load_evaluation_data(session, version)
@@ -248,13 +255,30 @@ def test_one_decision_has_three_drivers_and_adds_up(
     assert decision["boundary_warnings"] == [] and decision["outside_operating_range"] == []
 
 
+def test_applicant_level_reads_check_the_acting_user_on_every_call(
+    session: Session, versions: dict[str, int]
+) -> None:
+    vid = versions["credit-logit"]
+    sue = _sue(session)
+    assert search_rows(session=session, actor=sue, version_id=vid, text="north")
+    deactivate_user(session=session, actor=None, username="sue")
+    session.commit()
+    for read in (
+        lambda: search_rows(session=session, actor=sue, version_id=vid, text="north"),
+        lambda: explain_decision(session=session, actor=sue, version_id=vid, row_index=0),
+    ):
+        with pytest.raises(PermissionDenied, match="deactivated"):
+            read()
+    session.rollback()
+
+
 def test_a_what_if_outside_the_training_range_is_explained_and_flagged(
     session: Session, versions: dict[str, int]
 ) -> None:
     vid = versions["credit-logit"]
-    base = explain_decision(session=session, version_id=vid, row_index=0)
+    base = explain_decision(session=session, actor=_sue(session), version_id=vid, row_index=0)
     record = base["row"] | {"income": 5_000_000.0, "region": "atlantis"}
-    what_if = explain_decision(session=session, version_id=vid, record=record)
+    what_if = explain_decision(session=session, actor=_sue(session), version_id=vid, record=record)
     session.commit()
     assert what_if["row"]["income"] == 5_000_000.0 and what_if["row_index"] is None
     assert sorted(what_if["outside_operating_range"]) == ["income", "region"]
@@ -271,17 +295,20 @@ def test_bad_decision_requests_name_every_problem(
 ) -> None:
     vid = versions["credit-gbm"]
     with pytest.raises(InputProblems, match="not both"):
-        explain_decision(session=session, version_id=vid, row_index=1, record={"income": 1})
+        explain_decision(
+            session=session, actor=_sue(session), version_id=vid, row_index=1, record={"income": 1}
+        )
     with pytest.raises(InputProblems, match="Say which decision to explain"):
-        explain_decision(session=session, version_id=vid)
+        explain_decision(session=session, actor=_sue(session), version_id=vid)
     with pytest.raises(InputProblems) as caught:
-        explain_decision(session=session, version_id=vid, row_index=10**6)
+        explain_decision(session=session, actor=_sue(session), version_id=vid, row_index=10**6)
     (problem,) = caught.value.problems
     assert problem.startswith(f"Row 1000000 is not in the evaluation data of version {vid};")
     record = {f: 1.0 for f in NUMERIC_FEATURES} | {"employment": "employed", "region": "north"}
     with pytest.raises(InputProblems) as caught:
         explain_decision(
             session=session,
+            actor=_sue(session),
             version_id=vid,
             record=record | {"income": "a lot", "shoe_size": 44},
         )

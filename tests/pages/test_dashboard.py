@@ -24,6 +24,7 @@ def test_dashboard_after_sign_in(signed_in) -> None:  # type: ignore[no-untyped-
 
 def test_dashboard_shows_failing_evidence(signed_in, demo_models, session: Session) -> None:  # type: ignore[no-untyped-def]
     evaluate_version(session=session, actor=None, version_id=demo_models["credit-gbm"], n_boot=0)
+    session.commit()  # services flush; the edge (here, the test) commits
     at = signed_in("sme")
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}

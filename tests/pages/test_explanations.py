@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import Session, select
 
 from app.explanation_view import waterfall_figure
-from core.services.explanations import compute_explanation, explain_decision
+from core.services.evidence import compute_explanation, explain_decision
 from core.services.jobs import run_job
 from core.services.users import get_user
-from core.tables import Evidence, Job, ModelVersion
+from core.tables import Evidence, Job, ModelVersion, User
 from tests.pages.conftest import texts
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
@@ -33,6 +33,11 @@ def _charts(at):  # type: ignore[no-untyped-def]
     return at.get("plotly_chart")
 
 
+def _reader(session: Session, demo_users: dict[str, str]) -> User:
+    """The auditor, who reads everything, as the acting user of applicant-level reads."""
+    return get_user(session=session, username=demo_users["auditor"])
+
+
 def _job(session: Session, version_id: int) -> Job:
     job = session.exec(select(Job).where(Job.version_id == version_id)).one()
     session.commit()  # end the read: on SQLite an open transaction holds the write lock
@@ -49,6 +54,7 @@ def test_sme_reads_stored_explanations_without_a_compute_button(
         version_id=vid,
         rows=ROWS,
     )
+    session.commit()  # services flush; the edge (here, the test) commits
     at = _open(signed_in("sme"), "credit-gbm")
     assert not [b for b in at.button if b.key == f"expl_compute_{vid}"]
     assert "Additivity holds" in at.success[0].value
@@ -109,13 +115,15 @@ def test_a_failed_job_shows_its_error(signed_in, demo_models, session: Session) 
 
 
 def test_one_decision_shows_three_drivers_and_flags_a_what_if(
-    signed_in, demo_models, session: Session
+    signed_in, demo_models, demo_users, session: Session
 ) -> None:  # type: ignore[no-untyped-def]
     vid = demo_models["credit-gbm"]
     at = _open(signed_in("auditor"), "credit-gbm")
     at.number_input(key=f"expl_row_{vid}").set_value(7).run()
     assert not at.exception
-    expected = explain_decision(session=session, version_id=vid, row_index=7)
+    expected = explain_decision(
+        session=session, actor=_reader(session, demo_users), version_id=vid, row_index=7
+    )
     session.commit()
     assert len(expected["drivers"]) == 3
     drivers = next(m.value for m in at.markdown if m.value.startswith("**Top drivers**"))
@@ -133,7 +141,7 @@ def test_one_decision_shows_three_drivers_and_flags_a_what_if(
 
 
 def test_rows_found_by_search_are_the_ones_explained(
-    signed_in, demo_models, demo_files, session: Session
+    signed_in, demo_models, demo_users, demo_files, session: Session
 ) -> None:  # type: ignore[no-untyped-def]
     import pandas as pd
 
@@ -146,7 +154,12 @@ def test_rows_found_by_search_are_the_ones_explained(
     expected = frame[(frame["age_band"] == "18-25") & (frame["sex"] == "female")]
     assert list(found["row"]) == list(expected.index[: len(found)]) and len(found) == 20
     at.selectbox(key=f"expl_found_{vid}").set_value(f"row {found['row'].iloc[3]}").run()
-    chosen = explain_decision(session=session, version_id=vid, row_index=int(found["row"].iloc[3]))
+    chosen = explain_decision(
+        session=session,
+        actor=_reader(session, demo_users),
+        version_id=vid,
+        row_index=int(found["row"].iloc[3]),
+    )
     session.commit()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Probability of approved = 1"] == f"{chosen['probability']:.3f}"

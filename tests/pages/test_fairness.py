@@ -36,6 +36,7 @@ def stored(
         segments=["region"],
         n_boot=200,
     )
+    session.commit()  # services flush; the edge (here, the test) commits
     assert evaluation.fairness is not None
     return evaluation.fairness
 

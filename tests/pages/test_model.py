@@ -72,6 +72,7 @@ def test_evidence_tab_lists_stored_evidence_and_comparison_shows_metrics(
         target="approved",
     )
     evaluate_version(session=session, actor=None, version_id=second.version_id, n_boot=0)
+    session.commit()  # services flush; the edge (here, the test) commits
     at = _open(signed_in("sme"), "credit-logit")
     assert not at.exception
     evidence = next(d.value for d in at.dataframe if "Evidence id" in d.value.columns)

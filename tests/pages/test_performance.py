@@ -45,6 +45,7 @@ def evidence(
             session=session, actor=None, version_id=version_id, segments=["region"], n_boot=200
         )
         out[name] = evaluation.performance
+    session.commit()  # services flush; the edge (here, the test) commits
     return out
 
 

@@ -15,6 +15,7 @@ from sklearn.base import is_classifier
 from sqlmodel import Session
 
 from core.errors import GatehouseError
+from core.files.adapter import adapt, registered_positive_label
 from core.files.artifacts import load_artifact
 from core.files.datasets import LoadedData, max_columns_allowed, read_data
 from core.services.inventory.card import load_card, person_ids
@@ -32,7 +33,6 @@ FEATURES_MISSING = "The model expects feature columns that the evaluation data l
 ONE_CLASS = "The target column {target!r} has a single value ({value!r}); a classification model needs both outcomes in the evaluation data."
 NOT_NUMERIC = "Columns {columns} are not numeric, but the model takes numbers directly; encode them, or register a pipeline that does."
 PREDICT_FAILED = "The model failed to predict on the evaluation data: {error}"
-BAD_POSITIVE = "The positive label {label!r} is not one of the model's classes {classes}; give one of them with --positive-label."
 TASK_MISMATCH = "The model is a {actual} model but --task says {task}; drop --task or correct it."
 
 
@@ -86,11 +86,10 @@ def check_model(
     except Exception as err:  # the model's own error, whatever it is, is what the user needs
         problems.append(PREDICT_FAILED.format(error=f"{type(err).__name__}: {err}"))
     if actual == "classification":
-        classes = [str(c) for c in getattr(model, "classes_", [])]
-        if positive_label is None and classes:
-            positive_label = "1" if "1" in classes else classes[-1]
-        elif positive_label is not None and classes and str(positive_label) not in classes:
-            problems.append(BAD_POSITIVE.format(label=positive_label, classes=classes))
+        positive_label, wrong = registered_positive_label(model, positive_label)
+        if not wrong and target in frame.columns:
+            wrong = adapt(model).target_problems(frame[target], target=target)
+        problems += wrong
     return actual, features, positive_label, estimator_class
 
 

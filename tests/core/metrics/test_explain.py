@@ -655,7 +655,9 @@ def test_model_shap_cannot_handle_falls_back_with_a_note(data: Any) -> None:
         max_iter=20, categorical_features="from_dtype", random_state=0
     ).fit(categorical, y_train)
     X = X_eval[["debt_ratio", "region"]].astype({"region": categorical.region.dtype})
-    result = explain_model(model=model, X=X, max_rows=15, **FAST)
+    # A small background and few stability rows: every call of this model is costly.
+    cheap = FAST | {"background_size": 10, "stability_rows": 4}
+    result = explain_model(model=model, X=X, max_rows=15, **cheap)
     assert result.provenance.explainer == "permutation"
     prefix = FALLBACK_NOTE.split("(", 1)[0].format(
         kind="tree", model="HistGradientBoostingClassifier"

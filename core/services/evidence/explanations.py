@@ -1,51 +1,46 @@
-"""Explanation evidence of a model version: SHAP, partial dependence, and single decisions.
+"""Explanation evidence of a model version: SHAP values and partial dependence, stored once.
 
-``compute_explanation`` reads the version's model, evaluation and training data (each checked
-against the hash recorded at registration), explains the model on a seeded, label-stratified
-sample (:func:`core.metrics.explain.explain_model`), adds partial dependence and ICE curves for
-the top features (:func:`core.metrics.pdp.partial_dependence_curves`), and stores ONE evidence
-row of kind "explanation" holding everything the Explanations page and reports show. Nothing
-is stored when additivity fails. It is slow for big forests, so pages and the CLI run it as a
+``compute_explanation`` reads the version's model (through its adapter, so the explanation is
+about the registered positive class), evaluation and training data (each checked against the
+hash recorded at registration), explains the model on a seeded, label-stratified sample
+(:func:`core.metrics.explain.explain_model`), adds partial dependence and ICE curves for the
+top features (:func:`core.metrics.pdp.partial_dependence_curves`), and stores ONE evidence row
+of kind "explanation" holding everything the Explanations page and reports show. Nothing is
+stored when additivity fails. It is slow for big forests, so pages and the CLI run it as a
 background job (``submit_explanation``, then a worker calls ``run_explanation_job``).
-
-``explain_decision`` explains one applicant live (one row is fast): a row of the evaluation
-data by position, or a what-if record.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
 from core.db import session_scope
 from core.errors import InputProblems, NotFound
+from core.files.adapter import ModelAdapter
 from core.files.datasets import read_data
 from core.metrics.explain import (
     ExplainInputError,
     ExplanationResult,
     Progress,
     explain_model,
-    explain_row,
 )
 from core.metrics.pdp import partial_dependence_curves
 from core.services.auth import require_role
-from core.services.evidence import (
+from core.services.evidence.inputs import (
     EVIDENCE_ROLES,
     UNKNOWN_VERSION,
-    StoredEvidence,
     checked_file,
-    feature_frame,
     get_version,
     load_evaluation_data,
     load_version_model,
-    store_evidence,
+    version_adapter,
 )
+from core.services.evidence.store import StoredEvidence, store_evidence
 from core.services.jobs import JobContext, submit_job
 from core.tables import Dataset, Job, ModelEntry, ModelVersion, User
 
@@ -54,11 +49,12 @@ __all__ = [
     "DEFAULT_ROWS",
     "EXPLANATION",
     "TOP_FEATURES",
+    "ExplanationInputs",
     "compute_explanation",
-    "explain_decision",
     "explanation_summary",
+    "load_inputs",
+    "parameter_problems",
     "run_explanation_job",
-    "search_rows",
     "submit_explanation",
 ]
 
@@ -91,24 +87,14 @@ NO_TRAINING_DATA = (
     "evaluation data instead."
 )
 PDP_FAILED = "No partial dependence curve for {feature!r}: {problem}"
-ROW_AND_RECORD = (
-    "Explain a row of the evaluation data (row_index) or a what-if record (record), not both."
-)
-NO_ROW_OR_RECORD = (
-    "Say which decision to explain: a row of the evaluation data (row_index) or a what-if "
-    "record (record)."
-)
-BAD_ROW = (
-    "Row {row!r} is not in the evaluation data of version {version}; choose a row number "
-    "from 0 to {last}."
-)
-NOT_A_RECORD = "The what-if record is a {kind}; give a mapping of feature name to value."
 
 
 @dataclass(frozen=True)
-class _Inputs:
+class ExplanationInputs:
+    """A version's model (through its adapter), features, labels and training features."""
+
     version: ModelVersion
-    model: Any
+    adapter: ModelAdapter
     X: pd.DataFrame
     y: pd.Series | None
     X_train: pd.DataFrame | None
@@ -116,7 +102,7 @@ class _Inputs:
     notes: tuple[str, ...]
 
 
-def _load(session: Session, version_id: int) -> _Inputs:
+def load_inputs(session: Session, version_id: int) -> ExplanationInputs:
     """Model, evaluation and training data of a version, each checked against its hash."""
     version = get_version(session, version_id)
     frame, eval_dataset = load_evaluation_data(session, version)
@@ -132,7 +118,8 @@ def _load(session: Session, version_id: int) -> _Inputs:
     model = load_version_model(version)
     model_row = session.get(ModelEntry, version.model_id)
     problems = []
-    X = feature_frame(version, frame)
+    adapter = version_adapter(version, model, frame)
+    X = adapter.frame(frame)
     X_train = None
     if train_frame is not None:
         if missing := [c for c in X.columns if c not in train_frame.columns]:
@@ -145,9 +132,9 @@ def _load(session: Session, version_id: int) -> _Inputs:
     if problems:
         raise InputProblems(problems)
     y = frame[version.target] if version.target in frame.columns else None
-    return _Inputs(
+    return ExplanationInputs(
         version=version,
-        model=model,
+        adapter=adapter,
         X=X,
         y=y,
         X_train=X_train,
@@ -164,7 +151,7 @@ def _load(session: Session, version_id: int) -> _Inputs:
     )
 
 
-def _parameter_problems(**values: Any) -> list[str]:
+def parameter_problems(**values: Any) -> list[str]:
     """Rows (at least 2), seed (at least 0) and background (at least 1) must be integers."""
     minimum = {"rows": 2, "seed": 0, "background": 1}
     return [
@@ -186,7 +173,7 @@ def _within(progress: Progress | None, start: float, end: float) -> Progress | N
 
 
 def _partial_dependence(
-    data: _Inputs, features: tuple[str, ...], seed: int, progress: Progress | None
+    data: ExplanationInputs, features: tuple[str, ...], seed: int, progress: Progress | None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Curves for each feature; a feature whose curve fails gets a note, not a refusal."""
     X, X_train = data.X, data.X_train
@@ -196,7 +183,7 @@ def _partial_dependence(
             progress(i / max(len(features), 1), f"Partial dependence of {feature}")
         try:
             (curve,) = partial_dependence_curves(
-                model=data.model,
+                model=data.adapter,
                 X=X,
                 features=[feature],
                 X_train=X_train,
@@ -240,6 +227,10 @@ def compute_explanation(
         ``progress(fraction, message)``; only called while no transaction of ``session`` is
         open, so a callback may write in its own transaction even on SQLite (one writer).
 
+    The session's transaction is committed once after the inputs are read and before the long
+    computation, to release SQLite's only write lock (the one named exception to "services
+    flush, the edge commits"); the evidence row is then flushed, and the caller commits.
+
     Returns
     -------
     StoredEvidence
@@ -255,9 +246,9 @@ def compute_explanation(
     """
     if actor is not None:
         require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
-    if problems := _parameter_problems(rows=rows, seed=seed, background=background):
+    if problems := parameter_problems(rows=rows, seed=seed, background=background):
         raise InputProblems(problems)
-    data = _load(session, version_id)
+    data = load_inputs(session, version_id)
     # Commit before the long computation: on SQLite an open transaction holds the only write
     # lock, which the progress callback (and every other user) would otherwise wait for.
     session.commit()
@@ -265,7 +256,7 @@ def compute_explanation(
     if progress is not None:
         progress(0.02, "Model and data loaded")
     result = explain_model(
-        model=data.model,
+        model=data.adapter,
         X=data.X,
         y=data.y,
         X_train=data.X_train,
@@ -302,7 +293,6 @@ def compute_explanation(
         status=_status(result),
         seconds=seconds,
     )
-    session.commit()
     return stored
 
 
@@ -322,7 +312,7 @@ def submit_explanation(
     """
     if actor is not None:
         require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
-    problems = _parameter_problems(rows=rows, seed=seed, background=background)
+    problems = parameter_problems(rows=rows, seed=seed, background=background)
     if session.get(ModelVersion, version_id) is None:
         problems.insert(0, UNKNOWN_VERSION.format(version_id=version_id))
     if problems:
@@ -392,98 +382,4 @@ def explanation_summary(stored: StoredEvidence) -> dict[str, Any]:
         }
         | {"unstable_features": stability["unstable_features"]},
         "notes": results["notes"],
-    }
-
-
-def _outcome_name(version: ModelVersion) -> str:
-    target = version.target.replace("_", " ")
-    return f"{target} score" if version.task == "classification" else f"predicted {target}"
-
-
-def search_rows(
-    *, session: Session, version_id: int, text: str, limit: int = 20
-) -> list[dict[str, Any]]:
-    """Rows of the version's evaluation data whose values contain every word of ``text``
-    (case-insensitive), first ``limit`` of them, each with its row number for explain_decision."""
-    version = get_version(session, version_id)
-    frame, _ = load_evaluation_data(session, version)
-    words = text.lower().split()
-    if not words:
-        return []
-    cells = frame.astype(str).apply(lambda column: column.str.lower())
-    joined = cells.apply(" ".join, axis=1)  # one string per row, so words may match any column
-    match = pd.Series(True, index=frame.index)
-    for word in words:
-        match &= joined.str.contains(word, regex=False)
-    positions = np.flatnonzero(match.to_numpy())[:limit]
-    return [
-        {"row": int(i), **{str(k): _plain_cell(v) for k, v in frame.iloc[i].items()}}
-        for i in positions
-    ]
-
-
-def _plain_cell(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    return None if isinstance(value, float) and value != value else value
-
-
-def explain_decision(
-    *,
-    session: Session,
-    version_id: int,
-    row_index: int | None = None,
-    record: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    background: int = DEFAULT_BACKGROUND,
-) -> dict[str, Any]:
-    """Why the version's model scored one applicant as it did, computed live.
-
-    Give ``row_index`` (a row position in the evaluation data, from 0) or ``record`` (a
-    what-if: every feature of the model mapped to a value). Returns the prediction, the
-    waterfall contributions in the model's output space, the top three drivers as sentences
-    ("Debt ratio 0.62 lowered the approved score the most.") and warnings for values outside
-    the training range, which are explained but flagged, not refused. Plus ``row_index``,
-    ``actual`` (the recorded label of that row, or None) and ``version_id``.
-    """
-    problems = _parameter_problems(seed=seed, background=background)
-    if row_index is not None and record is not None:
-        problems.append(ROW_AND_RECORD)
-    elif row_index is None and record is None:
-        problems.append(NO_ROW_OR_RECORD)
-    if record is not None and not isinstance(record, Mapping):
-        problems.append(NOT_A_RECORD.format(kind=type(record).__name__))
-    if problems:
-        raise InputProblems(problems)
-    data = _load(session, version_id)
-    version = data.version
-    actual = None
-    if row_index is not None:
-        valid = isinstance(row_index, int | np.integer) and not isinstance(row_index, bool)
-        if not valid or not 0 <= int(row_index) < len(data.X):
-            raise InputProblems(
-                [BAD_ROW.format(row=row_index, version=version.id, last=len(data.X) - 1)]
-            )
-        row: Any = data.X.iloc[int(row_index)]
-        if data.y is not None:
-            value = data.y.iloc[int(row_index)]
-            actual = None if pd.isna(value) else value.item() if hasattr(value, "item") else value
-    else:
-        row = record
-    # The global explanation's background comes from the training data; so does this one's.
-    explanation = explain_row(
-        model=data.model,
-        row=row,
-        X_background=data.X if data.X_train is None else data.X_train,
-        X_train=data.X_train,
-        seed=seed,
-        background_size=background,
-        outcome_name=_outcome_name(version),
-    )
-    return {
-        "version_id": version.id,
-        "row_index": None if row_index is None else int(row_index),
-        "actual": actual,
-        "target": version.target,
-        **explanation.to_dict(),
     }
