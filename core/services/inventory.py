@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from core.errors import GatehouseError, InputProblems, NotFound
 from core.files.artifacts import load_artifact
+from core.services.trusted_types import trusted_type_names
 from core.files.datasets import LoadedData, read_data
 from core.files.store import sha256_file, store_file
 from core.services.audit import append_event
@@ -418,7 +419,6 @@ def register_version(
     positive_label: str | None = None,
     task: str | None = None,
     card: Path | Mapping[str, Any] | None = None,
-    trusted: Sequence[str] = (),
     provenance: str = "",
 ) -> RegistrationResult:
     """Register a model version from a skops artifact and its data, in one transaction.
@@ -436,7 +436,7 @@ def register_version(
         task = None
     model_obj: Any = None
     try:
-        model_obj = load_artifact(Path(artifact), extra_trusted=trusted)
+        model_obj = load_artifact(Path(artifact), extra_trusted=trusted_type_names(session=session))
     except GatehouseError as err:
         problems.extend(err.problems)
     evaluation = _read(eval_data, "evaluation", problems)
@@ -527,7 +527,6 @@ def register_version(
         features_json=json.dumps(features),
         sensitive_json=json.dumps(list(sensitive)),
         environment_json=json.dumps(_environment(), sort_keys=True),
-        trusted_json=json.dumps(sorted(trusted)),
         train_dataset_id=train_row.id if train_row else None,
         eval_dataset_id=eval_row.id,  # type: ignore[arg-type]
         parent_version_id=model.current_version_id,
@@ -568,7 +567,6 @@ def register_version(
             "eval_sha256": eval_row.sha256,
             "train_sha256": train_row.sha256 if train_row else None,
             "estimator": estimator_class,
-            "trusted_extra": list(trusted),
         },
     )
     session.commit()

@@ -28,6 +28,7 @@ from core.tables.inventory import (  # noqa: E402
     ModelVersion,
     StageChange,
 )
+from core.tables.trusted_types import TrustedType  # noqa: E402
 
 __all__ = [
     "EVIDENCE_KINDS",
@@ -43,6 +44,7 @@ __all__ = [
     "ModelSnapshot",
     "ModelVersion",
     "StageChange",
+    "TrustedType",
     "UTCDateTime",
     "User",
     "UserRole",
