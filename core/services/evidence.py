@@ -25,7 +25,6 @@ from sqlmodel import Session, col, func, select
 
 from core.errors import InputProblems, NotFound
 from core.files.artifacts import load_artifact
-from core.services.trusted_types import trusted_type_names
 from core.files.datasets import read_data
 from core.files.store import sha256_file
 from core.metrics.counts import MetricInputError
@@ -39,6 +38,7 @@ from core.rules.thresholds import (
 from core.services.audit import append_event, canonical_json
 from core.services.auth import Role, require_role
 from core.services.environment import environment
+from core.services.trusted_types import trusted_type_names
 from core.tables import Dataset, Evidence, ModelEntry, ModelVersion, User, utcnow
 
 __all__ = [

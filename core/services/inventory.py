@@ -21,12 +21,12 @@ from sqlmodel import Session, col, func, select
 
 from core.errors import GatehouseError, InputProblems, NotFound
 from core.files.artifacts import load_artifact
-from core.services.trusted_types import trusted_type_names
 from core.files.datasets import LoadedData, read_data
 from core.files.store import sha256_file, store_file
 from core.services.audit import append_event
 from core.services.auth import Role, require_role
 from core.services.environment import environment
+from core.services.trusted_types import trusted_type_names
 from core.tables import (
     OPEN_END,
     STAGES,
