@@ -37,7 +37,15 @@ from core.config import get_settings
 from core.errors import GatehouseError
 from core.files.refusals import ModelLimitExceeded
 
-__all__ = ["CPU_EXCEEDED", "CRASHED", "FAILED", "MEMORY_EXCEEDED", "Progress", "run_limited"]
+__all__ = [
+    "CPU_EXCEEDED",
+    "CRASHED",
+    "FAILED",
+    "MEMORY_EXCEEDED",
+    "Progress",
+    "preload",
+    "run_limited",
+]
 
 T = TypeVar("T")
 Progress = Callable[[float, str], None]
@@ -56,7 +64,7 @@ CRASHED: Final = (
 )
 FAILED: Final = "Loading or running {what} failed: {error}."
 
-_PRELOAD: Final = ["core.files.artifacts", "core.files.sandbox"]
+_preload_modules: list[str] = ["core.files.artifacts"]
 _start_lock = threading.Lock()
 _preloaded = False
 
@@ -98,11 +106,22 @@ class _Process(ForkServerProcess):
         return _Popen(process_obj)
 
 
-def _preload() -> None:
+def preload(module: str) -> None:
+    """Have ``module`` imported once in the server children fork from, so they start fast.
+
+    Modules whose functions run in children call this when imported; it takes effect if the
+    server has not started yet (otherwise each child imports the module itself).
+    """
+    with _start_lock:
+        if module not in _preload_modules:
+            _preload_modules.append(module)
+
+
+def _start_server() -> None:
     global _preloaded
     with _start_lock:
         if not _preloaded:
-            forkserver.set_forkserver_preload(_PRELOAD)
+            forkserver.set_forkserver_preload(list(_preload_modules))
             _preloaded = True
 
 
@@ -197,7 +216,7 @@ def run_limited(
     settings = get_settings()
     memory_mb = int(memory_mb or settings.model_memory_mb)
     cpu_seconds = int(cpu_seconds or settings.model_cpu_seconds)
-    _preload()
+    _start_server()
     reader, writer = multiprocessing.Pipe(duplex=False)
     child = _Process(
         target=_child,

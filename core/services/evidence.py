@@ -26,6 +26,7 @@ from sqlmodel import Session, col, func, select
 from core.errors import InputProblems, NotFound
 from core.files.artifacts import load_artifact
 from core.files.datasets import read_data
+from core.files.sandbox import preload, run_limited
 from core.files.store import sha256_file
 from core.metrics.counts import MetricInputError
 from core.metrics.fairness import FairnessPolicy, compute_fairness
@@ -566,7 +567,9 @@ def evaluate_version(
         raise InputProblems(problems)
 
     model = load_version_model(version)
-    data = predictions(model, version, frame)
+    data = run_limited(
+        predictions, model, version, frame, what=f"the model of version {version.id}"
+    )
     fairness_policy = fairness_policy or default_fairness_policy()
     performance_policy = performance_policy or default_performance_policy()
     inputs = {
@@ -663,3 +666,6 @@ def evaluate_version(
         notes.append(NO_SENSITIVE.format(version=version.id, example=example))
     session.commit()
     return Evaluation(version.id, stored_perf, stored_fair, tuple(notes))  # type: ignore[arg-type]
+
+
+preload(__name__)  # children run predictions from this module

@@ -26,6 +26,7 @@ from sqlmodel import Session
 from core.db import session_scope
 from core.errors import InputProblems, NotFound
 from core.files.datasets import read_data
+from core.files.sandbox import preload, run_limited
 from core.metrics.explain import (
     ExplainInputError,
     ExplanationResult,
@@ -186,7 +187,7 @@ def _within(progress: Progress | None, start: float, end: float) -> Progress | N
 
 
 def _partial_dependence(
-    data: _Inputs, features: tuple[str, ...], seed: int, progress: Progress | None
+    data: _Inputs, features: tuple[str, ...], seed: int, progress: Progress | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Curves for each feature; a feature whose curve fails gets a note, not a refusal."""
     X, X_train = data.X, data.X_train
@@ -264,7 +265,9 @@ def compute_explanation(
     started = time.perf_counter()
     if progress is not None:
         progress(0.02, "Model and data loaded")
-    result = explain_model(
+    result = run_limited(
+        explain_model,
+        what=f"the model of version {data.version.id}",
         model=data.model,
         X=data.X,
         y=data.y,
@@ -282,8 +285,13 @@ def compute_explanation(
     )
     if result.failures:
         raise InputProblems([NOT_STORED.format(version=data.version.id), *result.failures])
-    curves, pdp_notes = _partial_dependence(
-        data, result.top_features, seed, _within(progress, 0.85, 0.98)
+    curves, pdp_notes = run_limited(
+        _partial_dependence,
+        data,
+        result.top_features,
+        seed,
+        what=f"the model of version {data.version.id}",
+        progress=_within(progress, 0.85, 0.98),
     )
     results = result.to_dict()
     results["notes"] = [*data.notes, *results["notes"], *pdp_notes]
@@ -471,7 +479,9 @@ def explain_decision(
     else:
         row = record
     # The global explanation's background comes from the training data; so does this one's.
-    explanation = explain_row(
+    explanation = run_limited(
+        explain_row,
+        what=f"the model of version {version.id}",
         model=data.model,
         row=row,
         X_background=data.X if data.X_train is None else data.X_train,
@@ -487,3 +497,6 @@ def explain_decision(
         "target": version.target,
         **explanation.to_dict(),
     }
+
+
+preload(__name__)  # children run explanations from this module

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, func, select
 from core.errors import GatehouseError, InputProblems, NotFound
 from core.files.artifacts import load_artifact
 from core.files.datasets import LoadedData, read_data
+from core.files.sandbox import preload, run_limited
 from core.files.store import sha256_file, store_file
 from core.services.audit import append_event
 from core.services.auth import Role, require_role
@@ -263,9 +264,10 @@ def _check_model(
         problems.append(NOT_NUMERIC.format(columns=text))
         return actual, features, positive_label, estimator_class
     try:
-        model.predict(X.head(min(len(X), 1000)))
-    except Exception as err:  # the model's own error, whatever it is, is what the user needs
-        problems.append(PREDICT_FAILED.format(error=f"{type(err).__name__}: {err}"))
+        if error := run_limited(_predict_error, model, X.head(min(len(X), 1000))):
+            problems.append(PREDICT_FAILED.format(error=error))
+    except GatehouseError as err:  # stopped at its memory or CPU-time limit, or crashed
+        problems.extend(err.problems)
     if actual == "classification":
         classes = [str(c) for c in getattr(model, "classes_", [])]
         if positive_label is None and classes:
@@ -273,6 +275,15 @@ def _check_model(
         elif positive_label is not None and classes and str(positive_label) not in classes:
             problems.append(BAD_POSITIVE.format(label=positive_label, classes=classes))
     return actual, features, positive_label, estimator_class
+
+
+def _predict_error(model: Any, X: pd.DataFrame) -> str | None:
+    """In a limited child: None if the model predicts on ``X``, else its error in one line."""
+    try:
+        model.predict(X)
+    except Exception as err:  # the model's own error, whatever it is, is what the user needs
+        return f"{type(err).__name__}: {err}"
+    return None
 
 
 def _check_name(name: str, problems: list[str]) -> str:
@@ -1099,3 +1110,6 @@ def _headline_metrics(session: Session, version_id: int) -> dict[str, str]:
         value = estimate.get("value")
         out[f"metric: {name}"] = "undefined" if value is None else f"{value:.4f}"
     return out
+
+
+preload(__name__)  # children check predictions from this module
