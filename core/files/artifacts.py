@@ -281,6 +281,8 @@ def _load_checked(
         raise MalformedArtifact(problems)
     try:
         reported = skops.io.get_untrusted_types(data=data)
+    except MemoryError:
+        raise  # the sandbox reports it with the limit that was hit
     except Exception as err:  # any failure on a hostile file is a refusal
         raise MalformedArtifact(UNREADABLE_SKOPS.format(name=name, error=_error_text(err))) from err
     present = schema_types(schema, name=name, max_depth=limits.schema_max_depth) | set(reported)
@@ -292,8 +294,8 @@ def _load_checked(
         raise UntrustedArtifact([UNTRUSTED_TYPES.format(types=untrusted), *hints])
     try:
         model = skops.io.loads(data, trusted=sorted(present))
-    except MemoryError as err:
-        raise ModelLimitExceeded(TOO_MUCH_MEMORY.format(name=name)) from err
+    except MemoryError:
+        raise  # the sandbox reports it with the limit that was hit
     except Exception as err:  # any failure on a hostile file is a refusal
         raise MalformedArtifact(UNREADABLE_SKOPS.format(name=name, error=_error_text(err))) from err
     found = structure_problems(model)
@@ -310,9 +312,6 @@ def _load_checked(
 DENIED_TYPES_FOUND: Final = (
     "The artifact {name} names {types}, which can reach the operating system or the "
     "interpreter; Gatehouse never loads such files, whoever asks."
-)
-TOO_MUCH_MEMORY: Final = (
-    "The skops file {name} needs more memory than Gatehouse gives a model to load; it is refused."
 )
 
 
