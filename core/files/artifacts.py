@@ -43,7 +43,7 @@ from core.files.refusals import (
     UntrustedArtifact,
 )
 from core.files.sandbox import run_limited
-from core.files.skops_schema import DENIED_TYPES, is_denied, schema_problems, schema_types
+from core.files.skops_schema import DENIED_TYPES, is_denied, schema_problems
 from core.files.tree_checks import structure_problems
 
 __all__ = [
@@ -272,11 +272,13 @@ def _load_checked(
 ) -> object:
     archive = checked_archive(data, name=name, limits=limits)
     schema = read_schema(archive, name=name)
-    denied, problems = schema_problems(
+    named, denied, problems = schema_problems(
         schema, archive, name=name, max_depth=limits.schema_max_depth
     )
     if denied:
-        raise DeniedArtifact([DENIED_TYPES_FOUND.format(name=name, types=denied), *problems])
+        raise DeniedArtifact(
+            [DENIED_TYPES_FOUND.format(name=name, types=sorted(denied)), *problems]
+        )
     if problems:
         raise MalformedArtifact(problems)
     try:
@@ -285,9 +287,9 @@ def _load_checked(
         raise  # the sandbox reports it with the limit that was hit
     except Exception as err:  # any failure on a hostile file is a refusal
         raise MalformedArtifact(UNREADABLE_SKOPS.format(name=name, error=_error_text(err))) from err
-    present = schema_types(schema, name=name, max_depth=limits.schema_max_depth) | set(reported)
-    if denied := sorted(t for t in present if is_denied(t)):
-        raise DeniedArtifact(DENIED_TYPES_FOUND.format(name=name, types=denied))
+    present = named | set(reported)
+    if hidden := sorted(t for t in present if is_denied(t)):  # named by skops' audit only
+        raise DeniedArtifact(DENIED_TYPES_FOUND.format(name=name, types=hidden))
     allowed = set(TRUSTED_TYPES) | {t for t in extra_trusted if not is_denied(t)}
     if untrusted := sorted(present - allowed):
         hints = [_WHY_NOT_TRUSTED[t] for t in untrusted if t in _WHY_NOT_TRUSTED]
@@ -298,12 +300,11 @@ def _load_checked(
         raise  # the sandbox reports it with the limit that was hit
     except Exception as err:  # any failure on a hostile file is a refusal
         raise MalformedArtifact(UNREADABLE_SKOPS.format(name=name, error=_error_text(err))) from err
-    found = structure_problems(model)
-    if found:
+    if inconsistent := structure_problems(model):
         raise MalformedArtifact(
             [
                 MALFORMED_TREE.format(name=name, where=where, detail=detail)
-                for where, detail in found
+                for where, detail in inconsistent
             ]
         )
     return model

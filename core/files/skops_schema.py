@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import Any, Final
@@ -31,7 +32,7 @@ from numpy.lib import format as npy_format
 from core.files.archive import read_member
 from core.files.refusals import OversizedArtifact
 
-__all__ = ["DENIED_TYPES", "is_denied", "schema_problems", "schema_types"]
+__all__ = ["DENIED_TYPES", "is_denied", "schema_problems"]
 
 # Modules (and their submodules) and callables no model file may name.
 DENIED_TYPES: Final[frozenset[str]] = frozenset(
@@ -268,26 +269,20 @@ def is_denied(type_name: str) -> bool:
 
 def _nodes(schema: Any, limit: int, name: str) -> Iterator[dict[str, Any]]:
     """Every dict of the schema, depth-first; refuses nesting deeper than ``limit``."""
-    stack: list[tuple[Any, int]] = [(schema, 0)]
+    stack: list[tuple[Any, int]] = [(schema, 0)] if isinstance(schema, dict | list) else []
     while stack:
         item, depth = stack.pop()
         if depth > limit:
             raise OversizedArtifact(TOO_DEEP.format(name=name, limit=limit))
+        values = item.values() if isinstance(item, dict) else item
         if isinstance(item, dict):
             yield item
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        stack.extend((v, depth + 1) for v in values if isinstance(v, dict | list))
 
 
 def _type_of(node: dict[str, Any]) -> str | None:
     module, cls = node.get("__module__"), node.get("__class__")
     return f"{module}.{cls}" if isinstance(module, str) and isinstance(cls, str) else None
-
-
-def schema_types(schema: Any, *, name: str, max_depth: int) -> set[str]:
-    """Every type the schema names (``module.class``), whichever loader would build it."""
-    return {t for node in _nodes(schema, max_depth, name) if (t := _type_of(node))}
 
 
 def _scalar_args(node: dict[str, Any], most: int) -> str | None:
@@ -352,6 +347,35 @@ def _constructor_problem(node: dict[str, Any], loader: str, type_name: str) -> s
     return None
 
 
+# The header numpy writes: {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+_NPY_HEADER: Final = re.compile(
+    r"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), "
+    r"'shape': \(((?:\d+, ?)*\d*)\), \}\s*"
+)
+
+
+def _npy_header(head: bytes) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """Shape, dtype and data offset of a .npy entry; a fast path for numpy's own layout."""
+    if head[:6] != b"\x93NUMPY" or len(head) < 10:
+        raise ValueError("not a .npy header")
+    size_bytes = 2 if head[6] == 1 else 4
+    length = int.from_bytes(head[8 : 8 + size_bytes], "little")
+    offset = 8 + size_bytes + length
+    match = _NPY_HEADER.fullmatch(head[8 + size_bytes : offset].decode("latin1"))
+    if match is None:  # an unusual but possibly valid header: numpy's parser decides
+        buffer = io.BytesIO(head)
+        version = npy_format.read_magic(buffer)
+        reader = (
+            npy_format.read_array_header_1_0
+            if version == (1, 0)
+            else npy_format.read_array_header_2_0
+        )
+        shape, _, dtype = reader(buffer, max_header_size=65_536)
+        return tuple(shape), dtype, buffer.tell()
+    shape = tuple(int(n) for n in match.group(3).replace(" ", "").split(",") if n)
+    return shape, np.dtype(match.group(1)), offset
+
+
 def _array_problem(
     archive: zipfile.ZipFile, node: dict[str, Any], name: str, expect: int | None
 ) -> tuple[str, str] | None:
@@ -364,20 +388,13 @@ def _array_problem(
         return entry, "is missing from the archive"
     head = read_member(archive, entry, name=name, size=65_536 + 16)
     try:
-        buffer = io.BytesIO(head)
-        version = npy_format.read_magic(buffer)
-        reader = (
-            npy_format.read_array_header_1_0
-            if version == (1, 0)
-            else npy_format.read_array_header_2_0
-        )
-        shape, _, dtype = reader(buffer, max_header_size=65_536)
+        shape, dtype, offset = _npy_header(head)
     except (ValueError, SyntaxError, TypeError, OverflowError) as err:
         return entry, f"has no readable numpy header ({str(err)[:80]})"
     if dtype.hasobject:
         return entry, "holds Python objects"
     count = int(np.prod(shape, dtype=object))
-    if count * dtype.itemsize != info.file_size - buffer.tell():
+    if count * dtype.itemsize != info.file_size - offset:
         return entry, f"promises shape {tuple(shape)} of {dtype} but stores a different size"
     if expect is not None and shape != (expect,):
         return entry, f"gives n_classes for {shape} outputs, not {expect}"
@@ -386,12 +403,13 @@ def _array_problem(
 
 def schema_problems(
     schema: Any, archive: zipfile.ZipFile, *, name: str, max_depth: int
-) -> tuple[list[str], list[str]]:
-    """The denied types the schema names, and every other problem with what it asks to build.
+) -> tuple[set[str], set[str], list[str]]:
+    """Every type the schema names, the denied ones, and every other problem it asks for.
 
     Other problems: a loader building a type it does not build for real files, an unreviewed
     constructor call, an array whose header does not match its data. At most ten are listed.
     """
+    types: set[str] = set()
     denied: set[str] = set()
     problems: list[str] = []
     tree_outputs: dict[int, int] = {}
@@ -399,6 +417,7 @@ def schema_problems(
         type_name = _type_of(node)
         if type_name is None:
             continue
+        types.add(type_name)
         if is_denied(type_name):
             denied.add(type_name)
             continue
@@ -424,4 +443,4 @@ def schema_problems(
                 problems.append(BAD_ARRAY.format(name=name, entry=found[0][:80], detail=found[1]))
     if len(problems) > 10:
         problems = [*problems[:10], f"... and {len(problems) - 10} more problems of these kinds."]
-    return sorted(denied), problems
+    return types, denied, problems

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from sqlmodel import Session, select
 
-from core.config import reset_settings
-from core.errors import GatehouseError
+from core.config import get_settings, reset_settings
+from core.errors import GatehouseError, InputProblems
 from core.files.archive import (
     ENCRYPTED,
     NOT_FROM_FIRST_BYTE,
@@ -32,6 +34,8 @@ from core.files.artifacts import (
     load_artifact,
 )
 from core.files.skops_schema import DENIED_TYPES, is_denied
+from core.services.inventory import register_version
+from core.tables import AuditEvent, ModelVersion
 from tests.core.hostile_files import (
     constructor_node,
     json_node,
@@ -308,4 +312,39 @@ def test_a_pickle_glued_in_front_of_a_valid_zip_is_refused(tmp_path: Path, proto
     problems = refusal(path, MalformedArtifact if protocol < 2 else UnsafeArtifact)
     if protocol < 2:
         assert problems == [NOT_FROM_FIRST_BYTE.format(name="model.skops", count=len(payload))]
+    assert not marker.exists()
+
+
+# --- Refusals at registration are audited, and nothing is stored -------------------------
+
+
+def test_every_malformed_file_is_refused_at_registration_with_an_audit_event(
+    session: Session, tmp_path: Path
+) -> None:
+    marker = tmp_path / "unpickled.marker"
+    real = real_model_file(tmp_path / "real.skops").read_bytes()
+    hostile = {
+        "glued.skops": pickle.dumps(Touch(marker), protocol=0) + real,
+        "encrypted.skops": patch_central_directory(real, "schema.json", flags=1),
+        "method.skops": patch_central_directory(real, "schema.json", method=12),
+        "bomb.skops": patch_central_directory(real, "schema.json", size=3 * 2**30),
+    }
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(50, 3)), columns=["x0", "x1", "x2"])
+    frame["y"] = (frame["x0"] > 0).astype(int)
+    frame.to_csv(tmp_path / "eval.csv", index=False)
+    for name, data in hostile.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InputProblems) as caught:
+            register_version(
+                session=session, actor=None, name="hostile", artifact=tmp_path / name,
+                eval_data=tmp_path / "eval.csv", target="y",
+            )  # fmt: skip
+        (problem,) = caught.value.problems
+        assert name in problem and str(tmp_path) not in problem
+        event = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
+        assert event is not None and event.action == "registration_refused"
+        assert json.loads(event.details)["problems"] == [problem]
+    assert session.exec(select(ModelVersion)).first() is None
+    assert not list((get_settings().data_dir / "artifacts").glob("**/*.skops"))
     assert not marker.exists()
