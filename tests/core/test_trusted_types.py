@@ -18,6 +18,8 @@ from sqlmodel import Session, select
 from core.cli import main
 from core.cli.models import TRUSTED_FLAG_GONE
 from core.errors import InputProblems, NotFound, PermissionDenied
+from core.files.artifacts import UntrustedArtifact
+from core.services.evidence import evaluate_version
 from core.services.inventory import register_version
 from core.services.trusted_types import (
     BUILT_IN,
@@ -96,10 +98,15 @@ def test_an_admin_trusts_a_type_audited_and_registration_then_loads(
     version = session.get(ModelVersion, result.version_id)  # type: ignore[attr-defined]
     assert version is not None
 
+    evaluated = evaluate_version(session=session, actor=None, version_id=version.id, n_boot=0)  # type: ignore[arg-type]
+    assert evaluated.performance.status is not None
+
     remove_trusted_type(session=session, actor=people["ada"], type_name="numpy.absolute")
     session.commit()
     assert _actions(session)[-1] == "trusted_type_removed"
     assert trusted_type_names(session=session) == (FUNCTION_TRANSFORMER,)
+    with pytest.raises(UntrustedArtifact, match=r"\['numpy.absolute'\]"):  # the list applies now
+        evaluate_version(session=session, actor=None, version_id=version.id, n_boot=0)  # type: ignore[arg-type]
     with pytest.raises(NotFound):
         remove_trusted_type(session=session, actor=people["ada"], type_name="numpy.absolute")
 
