@@ -10,9 +10,9 @@ such a file, in this order:
    no encryption, only stored or deflate entries, entry count and inflated size within the
    configured limits, relative to the file's size too;
 3. the schema is checked (``core.files.skops_schema``): nesting depth, no type on the
-   denylist (``DENIED_TYPES``, which nothing overrides), loaders building only the types they
-   build for real files, constructor calls only from a reviewed list with small scalar
-   arguments, arrays holding exactly the bytes their headers promise;
+   denylist (``core.files.denylist``, which nothing overrides), loaders building only the
+   types they build for real files, constructor calls only from a reviewed list with small
+   scalar arguments, arrays holding exactly the bytes their headers promise;
 4. every type it names must be in ``TRUSTED_TYPES`` or on the allowlist an admin maintains
    (``core.services.trusted_types``; the caller passes it as ``extra_trusted``). The person
    registering a model never decides what is safe;
@@ -33,6 +33,7 @@ from typing import Final
 import skops.io
 
 from core.files.archive import ArchiveLimits, checked_archive, read_schema
+from core.files.denylist import DENIED_TYPES, is_denied
 from core.files.refusals import (
     ArtifactRefused,
     DeniedArtifact,
@@ -43,7 +44,7 @@ from core.files.refusals import (
     UntrustedArtifact,
 )
 from core.files.sandbox import run_limited
-from core.files.skops_schema import DENIED_TYPES, is_denied, schema_problems
+from core.files.skops_schema import schema_problems
 from core.files.tree_checks import structure_problems
 
 __all__ = [

@@ -13,8 +13,7 @@ Arrays stored as ``.npy`` entries must hold exactly the bytes their header's sha
 promise: numpy allocates the promised array before reading, so a header promising 2**40
 elements would allocate first and fail later.
 
-``DENIED_TYPES`` lists every module and callable that reaches the operating system or the
-interpreter; nothing (no allowlist, no admin) makes them loadable.
+Types on the denylist (``core.files.denylist``) are reported apart: nothing makes them loadable.
 """
 
 from __future__ import annotations
@@ -30,154 +29,10 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from core.files.archive import read_member
+from core.files.denylist import is_denied
 from core.files.refusals import OversizedArtifact
 
-__all__ = ["DENIED_TYPES", "is_denied", "schema_problems"]
-
-# Modules (and their submodules) and callables no model file may name.
-DENIED_TYPES: Final[frozenset[str]] = frozenset(
-    {
-        # the operating system, processes, files and the network
-        "os",
-        "posix",
-        "nt",
-        "posixpath",
-        "ntpath",
-        "genericpath",
-        "subprocess",
-        "_posixsubprocess",
-        "pty",
-        "fcntl",
-        "resource",
-        "signal",
-        "shutil",
-        "glob",
-        "tempfile",
-        "pathlib",
-        "io",
-        "_io",
-        "fileinput",
-        "mmap",
-        "socket",
-        "_socket",
-        "ssl",
-        "select",
-        "selectors",
-        "asyncio",
-        "http",
-        "urllib",
-        "ftplib",
-        "smtplib",
-        "telnetlib",
-        "webbrowser",
-        "sqlite3",
-        "dbm",
-        "shelve",
-        "msvcrt",
-        "winreg",
-        "_winapi",
-        "ctypes",
-        "_ctypes",
-        "multiprocessing",
-        "_multiprocessing",
-        "concurrent",
-        "threading",
-        "_thread",
-        "logging",
-        # the interpreter: imports, code objects, introspection, serialisation
-        "sys",
-        "importlib",
-        "_imp",
-        "imp",
-        "zipimport",
-        "pkgutil",
-        "runpy",
-        "code",
-        "codeop",
-        "pdb",
-        "bdb",
-        "pydoc",
-        "timeit",
-        "trace",
-        "profile",
-        "cProfile",
-        "doctest",
-        "inspect",
-        "gc",
-        "types",
-        "site",
-        "sysconfig",
-        "builtins.__import__",
-        "__builtin__",
-        "__main__",
-        "pickle",
-        "_pickle",
-        "pickletools",
-        "copyreg",
-        "marshal",
-        "joblib",
-        "cloudpickle",
-        "dill",
-        "skops",
-        "operator.attrgetter",
-        "operator.methodcaller",
-        "functools.reduce",
-        # builtins that evaluate, open, import or reach attributes by name
-        "builtins.eval",
-        "builtins.exec",
-        "builtins.compile",
-        "builtins.open",
-        "builtins.getattr",
-        "builtins.setattr",
-        "builtins.delattr",
-        "builtins.hasattr",
-        "builtins.globals",
-        "builtins.locals",
-        "builtins.vars",
-        "builtins.dir",
-        "builtins.input",
-        "builtins.breakpoint",
-        "builtins.help",
-        "builtins.exit",
-        "builtins.quit",
-        "builtins.type",
-        "builtins.object",
-        "builtins.super",
-        "builtins.classmethod",
-        "builtins.staticmethod",
-        "builtins.property",
-        "builtins.memoryview",
-        "builtins.print",
-        # numpy, pandas, scipy and scikit-learn entry points that read, write or fetch files
-        "numpy.load",
-        "numpy.save",
-        "numpy.savez",
-        "numpy.savez_compressed",
-        "numpy.savetxt",
-        "numpy.loadtxt",
-        "numpy.genfromtxt",
-        "numpy.fromfile",
-        "numpy.fromregex",
-        "numpy.memmap",
-        "numpy.lib.format",
-        "numpy.lib.npyio",
-        "numpy.lib._npyio_impl",
-        "numpy.ctypeslib",
-        "numpy.f2py",
-        "numpy.distutils",
-        "numpy.testing",
-        "pandas.io",
-        "pandas.read_pickle",
-        "pandas.read_csv",
-        "pandas.read_parquet",
-        "pandas.read_json",
-        "pandas.read_sql",
-        "scipy.io",
-        "sklearn.datasets",
-        "sklearn.externals",
-        "sklearn.utils._joblib",
-    }
-)
+__all__ = ["schema_problems"]
 
 # numpy scalars are stored as 0-d arrays and rebuilt by calling their type on the array.
 _NUMPY_SCALARS: Final = (
@@ -257,14 +112,6 @@ TOO_DEEP: Final = (
     "The schema.json of {name} nests deeper than {limit} levels (GATEHOUSE_SCHEMA_MAX_DEPTH); "
     "Gatehouse refuses it."
 )
-
-
-def is_denied(type_name: str) -> bool:
-    """Whether a dotted type name is, or lies inside, an entry of ``DENIED_TYPES``."""
-    parts = type_name.split(".")
-    if any(p.startswith("__") and p.endswith("__") for p in parts[1:]):
-        return True  # dunder attributes (__subclasses__, __globals__, ...) reach the interpreter
-    return any(".".join(parts[:i]) in DENIED_TYPES for i in range(1, len(parts) + 1))
 
 
 def _nodes(schema: Any, limit: int, name: str) -> Iterator[dict[str, Any]]:

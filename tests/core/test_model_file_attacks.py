@@ -33,7 +33,7 @@ from core.files.artifacts import (
     UnsafeArtifact,
     load_artifact,
 )
-from core.files.skops_schema import DENIED_TYPES, is_denied
+from core.files.denylist import DENIED_TYPES, is_denied
 from core.services.inventory import register_version
 from core.tables import AuditEvent, ModelVersion
 from tests.core.hostile_files import (
