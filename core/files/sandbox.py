@@ -41,6 +41,7 @@ __all__ = [
     "CPU_EXCEEDED",
     "CRASHED",
     "FAILED",
+    "KILLED",
     "MEMORY_EXCEEDED",
     "Progress",
     "preload",
@@ -57,6 +58,10 @@ MEMORY_EXCEEDED: Final = (
 CPU_EXCEEDED: Final = (
     "Loading or running {what} exceeded the CPU-time limit of {seconds} s "
     "(GATEHOUSE_MODEL_CPU_SECONDS) and was stopped."
+)
+KILLED: Final = (
+    "Loading or running {what} was stopped: it exceeded the memory limit of {mb} MB or the "
+    "CPU-time limit of {seconds} s (GATEHOUSE_MODEL_MEMORY_MB, GATEHOUSE_MODEL_CPU_SECONDS)."
 )
 CRASHED: Final = (
     "Loading or running {what} crashed its process ({reason}); the model file is broken or "
@@ -184,9 +189,10 @@ def _child(
 def _died(code: int | None, what: str, memory_mb: int, cpu_seconds: int) -> GatehouseError:
     if code is not None and code < 0:
         sig = -code
-        if sig in (signal.SIGXCPU, signal.SIGKILL):
-            # SIGKILL: the hard CPU limit, or the kernel's out-of-memory killer.
+        if sig == signal.SIGXCPU:
             return ModelLimitExceeded(CPU_EXCEEDED.format(what=what, seconds=cpu_seconds))
+        if sig == signal.SIGKILL:  # the hard CPU limit, or the kernel's out-of-memory killer
+            return ModelLimitExceeded(KILLED.format(what=what, mb=memory_mb, seconds=cpu_seconds))
         reason = signal.Signals(sig).name
     else:
         reason = f"exit code {code}"

@@ -15,7 +15,7 @@ import skops.io
 from core.config import reset_settings
 from core.errors import InputProblems
 from core.files.artifacts import ModelLimitExceeded, load_artifact
-from core.files.sandbox import CPU_EXCEEDED, CRASHED, MEMORY_EXCEEDED, run_limited
+from core.files.sandbox import CPU_EXCEEDED, CRASHED, KILLED, MEMORY_EXCEEDED, run_limited
 
 HOG = "tests.core.test_sandbox.Hog"
 SPINNER = "tests.core.test_sandbox.Spinner"
@@ -32,6 +32,10 @@ def spin() -> None:
 
 def crash() -> None:
     os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def kill_itself() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def refuse() -> None:
@@ -75,6 +79,12 @@ def test_a_crash_becomes_a_sentence() -> None:
     with pytest.raises(ModelLimitExceeded) as caught:
         run_limited(crash, what="the test model")
     assert caught.value.problems == [CRASHED.format(what="the test model", reason="SIGSEGV")]
+
+
+def test_a_killed_child_becomes_a_sentence() -> None:
+    with pytest.raises(ModelLimitExceeded) as caught:
+        run_limited(kill_itself, memory_mb=300, cpu_seconds=5, what="the test model")
+    assert caught.value.problems == [KILLED.format(what="the test model", mb=300, seconds=5)]
 
 
 def test_domain_errors_come_back_whole_and_progress_is_relayed() -> None:
