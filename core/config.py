@@ -25,6 +25,12 @@ class Settings:
     GATEHOUSE_LOCKOUT_THRESHOLD / GATEHOUSE_LOCKOUT_MINUTES  failed sign-ins before a lock, and its length
     GATEHOUSE_POLICY_FILE    governance policy pack (YAML) to load
     GATEHOUSE_MAX_DATASET_COLUMNS  columns a registered data file may have at most (10,000)
+    GATEHOUSE_ARTIFACT_MAX_MB        largest uncompressed content of a model file (2048)
+    GATEHOUSE_ARTIFACT_MAX_RATIO     most its content may exceed the file's size, as a factor (200)
+    GATEHOUSE_ARTIFACT_MAX_ENTRIES   most files inside a model file (100000)
+    GATEHOUSE_SCHEMA_MAX_MB / GATEHOUSE_SCHEMA_MAX_DEPTH  size (64) and nesting (200) of schema.json
+    GATEHOUSE_MODEL_MEMORY_MB        memory a model may use while loaded and run (4096)
+    GATEHOUSE_MODEL_CPU_SECONDS      CPU time a model may use per load or run (600)
     """
 
     data_dir: Path
@@ -36,6 +42,13 @@ class Settings:
     lockout_minutes: float
     policy_file: Path | None
     max_dataset_columns: int = 10_000
+    artifact_max_mb: float = 2048
+    artifact_max_ratio: float = 200
+    artifact_max_entries: int = 100_000
+    schema_max_mb: float = 64
+    schema_max_depth: int = 200
+    model_memory_mb: int = 4096
+    model_cpu_seconds: int = 600
 
     @property
     def secret_key(self) -> str:
@@ -81,6 +94,13 @@ def get_settings() -> Settings:
         lockout_minutes=_number("GATEHOUSE_LOCKOUT_MINUTES", 15),
         policy_file=Path(policy) if policy else None,
         max_dataset_columns=int(_number("GATEHOUSE_MAX_DATASET_COLUMNS", 10_000)),
+        artifact_max_mb=_number("GATEHOUSE_ARTIFACT_MAX_MB", 2048),
+        artifact_max_ratio=_number("GATEHOUSE_ARTIFACT_MAX_RATIO", 200),
+        artifact_max_entries=int(_number("GATEHOUSE_ARTIFACT_MAX_ENTRIES", 100_000)),
+        schema_max_mb=_number("GATEHOUSE_SCHEMA_MAX_MB", 64),
+        schema_max_depth=int(_number("GATEHOUSE_SCHEMA_MAX_DEPTH", 200)),
+        model_memory_mb=int(_number("GATEHOUSE_MODEL_MEMORY_MB", 4096)),
+        model_cpu_seconds=int(_number("GATEHOUSE_MODEL_CPU_SECONDS", 600)),
     )
 
 

@@ -6,6 +6,11 @@ import streamlit as st
 from app import session as user_session
 from app.ui import attempt
 from core.services.auth import ROLES
+from core.services.trusted_types import (
+    add_trusted_type,
+    list_trusted_types,
+    remove_trusted_type,
+)
 from core.services.users import (
     add_user,
     deactivate_user,
@@ -99,4 +104,32 @@ def _apply(session, change):  # type: ignore[no-untyped-def]
 
 
 if clicked is not None and attempt(lambda s: _apply(s, clicked)):
+    st.rerun()
+
+st.subheader("Trusted model types")
+st.caption(
+    "Types every model file may name beyond the built-in list, after an admin's review. Types "
+    "that reach the operating system or the interpreter are denied and cannot be added."
+)
+allowlist = attempt(lambda s: list_trusted_types(session=s, actor=user_session.actor(s)))
+if allowlist:
+    st.dataframe(pd.DataFrame([t.to_dict() for t in allowlist]), hide_index=True, width="stretch")
+elif allowlist is not None:
+    st.write("No extra types are trusted.")
+with st.form("trust_type", clear_on_submit=False):
+    type_name = st.text_input("Type (full dotted name)", key="trust_type_name")
+    reason = st.text_input("Why it is safe to build from a model file", key="trust_type_reason")
+    add_clicked = st.form_submit_button("Trust type")
+    remove_clicked = st.form_submit_button("Remove type")
+if add_clicked and attempt(
+    lambda s: add_trusted_type(
+        session=s, actor=user_session.actor(s), type_name=type_name, reason=reason
+    )
+):
+    st.rerun()
+if remove_clicked and attempt(
+    lambda s: (
+        remove_trusted_type(session=s, actor=user_session.actor(s), type_name=type_name) or True
+    )
+):
     st.rerun()

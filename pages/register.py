@@ -15,7 +15,8 @@ user = user_session.signed_in_user()
 st.title("Register a model version")
 st.caption(
     "Upload the model as a skops file (skops.io.dump) with its evaluation data. Pickle and joblib "
-    "files are refused: loading them can run arbitrary code."
+    "files are refused: loading them can run arbitrary code. Types beyond the built-in list "
+    "must be on the allowlist an admin maintains."
 )
 
 with st.form("register", clear_on_submit=False):
@@ -29,9 +30,6 @@ with st.form("register", clear_on_submit=False):
     task = c3.selectbox("Task", ["from the model", "classification", "regression"], key="reg_task")
     sensitive = st.text_input(
         "Sensitive columns, comma-separated (e.g. sex, age_band)", key="reg_sensitive"
-    )
-    trusted = st.text_input(
-        "Extra skops types you reviewed and trust, comma-separated", key="reg_trusted"
     )
     provenance = st.text_area("Provenance of the data", key="reg_provenance")
     submitted = st.form_submit_button("Register", type="primary")
@@ -74,7 +72,6 @@ if submitted:
                 sensitive=_split(sensitive),
                 positive_label=positive.strip() or None,
                 task=None if task == "from the model" else task,
-                trusted=_split(trusted),
                 provenance=provenance,
             )
         )

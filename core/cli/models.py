@@ -17,6 +17,13 @@ from core.cli.base import (
     required_actor,
 )
 from core.db import check_schema, session_scope
+from core.errors import InputProblems
+
+TRUSTED_FLAG_GONE = (
+    "--trusted is no longer accepted: the person registering a model does not decide which "
+    "types are safe to load. Types beyond the built-in list come from the allowlist an admin "
+    "maintains (see `gatehouse admin trust-type list`)."
+)
 
 
 @main.group()
@@ -34,7 +41,7 @@ def model() -> None:
 @click.option("--positive-label", default=None)
 @click.option("--task", type=click.Choice(["classification", "regression"]), default=None)
 @click.option("--card", type=click.Path(path_type=Path), default=None, help="Model card YAML.")
-@click.option("--trusted", multiple=True, help="Extra skops type you reviewed and trust.")
+@click.option("--trusted", multiple=True, hidden=True)  # gone: refused with a sentence
 @click.option("--provenance", default="", help="Where the data came from.")
 @click.option("--user", "acting", default=None)
 @click.option("--json", "as_json", is_flag=True)
@@ -57,6 +64,8 @@ def model_register(
     """Register a model version from a pipeline (idempotent for identical artifact bytes)."""
     from core.services.inventory import register_version
 
+    if trusted:
+        raise InputProblems([TRUSTED_FLAG_GONE])
     check_schema()
     with session_scope() as session:
         result = register_version(
@@ -71,7 +80,6 @@ def model_register(
             positive_label=positive_label,
             task=task,
             card=card,
-            trusted=trusted,
             provenance=provenance,
         )
     data = result.to_dict()

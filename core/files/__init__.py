@@ -1,1 +1,3 @@
-"""Files: the content-addressed store, skops artifacts with their trusted types, and datasets."""
+"""Files: the content-addressed store, datasets, and model files (skops) checked before loading:
+the archive, the schema, the denylist, the trusted types, tree structure, and the limited child
+process that loads and runs models."""

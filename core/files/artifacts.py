@@ -2,61 +2,66 @@
 
 Loading a pickle or joblib file can run any code its author chose, so Gatehouse never
 unpickles anything. Models are registered as skops files (``skops.io.dump``): a zip archive
-holding a JSON description of the object tree plus numpy arrays. Before anything is built
-from such a file, every type it names is compared with ``TRUSTED_TYPES`` (plus whatever the
-registering user explicitly trusts), and the file is refused if any type is missing.
+holding a JSON description of the object tree plus numpy arrays. Before anything is built from
+such a file, in this order:
 
-Two trusted types need more than a name check. ``sklearn.tree._tree.Tree`` and the
-histogram-gradient-boosting ``TreePredictor`` store raw node and feature indices that
-scikit-learn follows without bounds checks, so a crafted file of an allowed type could make
-``predict`` read memory out of bounds (skops itself does not trust them by default for this
-reason). Gatehouse trusts them only together with a structural check run right after loading
-and before anything predicts: every child index must point forward to an existing node,
-every node but the root must have exactly one parent, every split feature must be a column
-the estimator validates, and the recorded depth must be the real one.
+1. the format is judged by content (magic bytes, not the extension): pickles are refused;
+2. the zip container is checked unread (``core.files.archive``): a zip from its first byte,
+   no encryption, only stored or deflate entries, entry count and inflated size within the
+   configured limits, relative to the file's size too;
+3. the schema is checked (``core.files.skops_schema``): nesting depth, no type on the
+   denylist (``core.files.denylist``, which nothing overrides), loaders building only the
+   types they build for real files, constructor calls only from a reviewed list with small
+   scalar arguments, arrays holding exactly the bytes their headers promise;
+4. every type it names must be in ``TRUSTED_TYPES`` or on the allowlist an admin maintains
+   (``core.services.trusted_types``; the caller passes it as ``extra_trusted``). The person
+   registering a model never decides what is safe;
+5. after loading, the trees inside are checked structurally (``core.files.tree_checks``).
 
-The detection of pickle and joblib files goes by content (magic bytes), not by extension.
+Loading runs in a child process with memory and CPU-time limits (``core.files.sandbox``), so a
+file that slips past the checks above still cannot take the calling process down.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import numpy as np
 import skops.io
-from sklearn.base import BaseEstimator
-from sklearn.ensemble import BaseEnsemble
-from sklearn.ensemble._gb import BaseGradientBoosting
-from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
-from sklearn.ensemble._hist_gradient_boosting.gradient_boosting import (
-    BaseHistGradientBoosting,
-)
-from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
-from sklearn.tree import BaseDecisionTree
-from sklearn.tree._tree import Tree
 
-from core.errors import GatehouseError
+from core.files.archive import ArchiveLimits, checked_archive, read_schema
+from core.files.denylist import DENIED_TYPES, is_denied
+from core.files.refusals import (
+    ArtifactRefused,
+    DeniedArtifact,
+    MalformedArtifact,
+    ModelLimitExceeded,
+    OversizedArtifact,
+    UnsafeArtifact,
+    UntrustedArtifact,
+)
+from core.files.sandbox import run_limited
+from core.files.skops_schema import schema_problems
+from core.files.tree_checks import structure_problems
 
 __all__ = [
+    "DENIED_TYPES",
     "TRUSTED_TYPES",
     "ArtifactRefused",
+    "DeniedArtifact",
     "MalformedArtifact",
+    "ModelLimitExceeded",
+    "OversizedArtifact",
     "UnsafeArtifact",
     "UntrustedArtifact",
     "check_artifact_file",
+    "is_denied",
     "load_artifact",
-    "load_skops",
 ]
 
-# The reviewed list. A type belongs here when building it from a skops file cannot run code
-# chosen by the file's author: data containers, numpy arrays and scalars, and scikit-learn
-# estimators whose fitted state is plain arrays and numbers. Functions (numpy ufuncs
-# included) are deliberately absent, and so is everything that holds a callable.
 TRUSTED_TYPES: Final[tuple[str, ...]] = (
     # Python containers and primitives (skops stores JSON values as builtins.str).
     "builtins.bool",
@@ -92,7 +97,8 @@ TRUSTED_TYPES: Final[tuple[str, ...]] = (
     "sklearn.pipeline.Pipeline",
     "sklearn.compose._column_transformer.ColumnTransformer",
     # Preprocessing and imputation. Not FunctionTransformer: it calls any function it holds
-    # (ColumnTransformer stores "passthrough" as one, so such pipelines need --trusted).
+    # (ColumnTransformer stores "passthrough" as one, so such pipelines need the admin's
+    # allowlist).
     "sklearn.preprocessing._data.MaxAbsScaler",
     "sklearn.preprocessing._data.MinMaxScaler",
     "sklearn.preprocessing._data.RobustScaler",
@@ -173,7 +179,7 @@ NOT_A_FILE: Final = "The artifact {path} does not exist or is not a file."
 PICKLE_REFUSED: Final = (
     "The artifact {name} is a pickle/joblib file; loading it can run arbitrary code, so "
     "Gatehouse refuses it. Save the model with skops (skops.io.dump(model, 'model.skops')) "
-    "and register that file; an admin may allow pickle only for a named, trusted source."
+    "and register that file."
 )
 NOT_SKOPS_DESPITE_EXTENSION: Final = (
     "The file {name} is not a skops file despite its extension: it is not a zip archive "
@@ -187,8 +193,9 @@ UNKNOWN_FORMAT: Final = (
 )
 UNREADABLE_SKOPS: Final = "The skops file {name} cannot be read: {error}."
 UNTRUSTED_TYPES: Final = (
-    "The artifact contains types Gatehouse does not trust: {types}; if you have reviewed "
-    "them, register again with {flags}."
+    "The artifact contains types Gatehouse does not trust: {types}; an admin who has reviewed "
+    "them can add them to the allowlist (gatehouse admin trust-type add TYPE), or save the "
+    "model without them."
 )
 MALFORMED_TREE: Final = (
     "The artifact {name} is malformed at {where}: {detail}; scikit-learn could access "
@@ -210,33 +217,6 @@ _COMPRESSED_PREFIXES: Final = (
 )
 # Opcodes a protocol 0/1 pickle can start with (MARK, GLOBAL, EMPTY_LIST/DICT/TUPLE).
 _TEXT_PICKLE_STARTS: Final = frozenset(b"(c]})")
-_READ_ERRORS: Final = (
-    zipfile.BadZipFile,
-    json.JSONDecodeError,
-    KeyError,
-    TypeError,
-    ValueError,
-    AttributeError,
-    ImportError,
-    RecursionError,
-    EOFError,
-)
-
-
-class ArtifactRefused(GatehouseError, ValueError):
-    """A model artifact Gatehouse will not load; ``problems`` says why and what to do."""
-
-
-class UnsafeArtifact(ArtifactRefused):
-    """The artifact is a pickle or joblib file, which can run arbitrary code when loaded."""
-
-
-class UntrustedArtifact(ArtifactRefused):
-    """The skops file names types outside ``TRUSTED_TYPES`` and the caller's extra list."""
-
-
-class MalformedArtifact(ArtifactRefused):
-    """The skops file cannot be read, or its tree structures are inconsistent."""
 
 
 def _is_pickle(data: bytes) -> bool:
@@ -250,7 +230,7 @@ def _is_skops(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return "schema.json" in archive.namelist()
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return False
 
 
@@ -282,245 +262,87 @@ def check_artifact_file(path: Path) -> str:
     return "skops"
 
 
-def _schema_types(data: bytes) -> set[str]:
-    # Every node of a skops schema names its type with "__module__" and "__class__".
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        schema = json.loads(archive.read("schema.json"))
-    found: set[str] = set()
-    stack: list[Any] = [schema]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            module, name = item.get("__module__"), item.get("__class__")
-            if isinstance(module, str) and isinstance(name, str):
-                found.add(f"{module}.{name}")
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
+def _error_text(err: BaseException) -> str:
+    # One line, no traceback; skops reads from memory here, so no server path appears.
+    text = " ".join(str(err).split())[:200].rstrip(".")
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def _load_checked(data: bytes, *, name: str, extra_trusted: Sequence[str]) -> object:
-    try:
-        reported = skops.io.get_untrusted_types(data=data)
-        present = _schema_types(data)
-    except _READ_ERRORS as err:
-        raise MalformedArtifact(UNREADABLE_SKOPS.format(name=name, error=err)) from err
-    untrusted = sorted((present | set(reported)) - set(TRUSTED_TYPES) - set(extra_trusted))
-    if untrusted:
-        flags = " ".join(f"--trusted {t}" for t in untrusted)
-        hints = [_WHY_NOT_TRUSTED[t] for t in untrusted if t in _WHY_NOT_TRUSTED]
-        raise UntrustedArtifact([UNTRUSTED_TYPES.format(types=untrusted, flags=flags), *hints])
-    try:
-        model = skops.io.loads(data, trusted=reported)
-    except _READ_ERRORS as err:
-        raise MalformedArtifact(UNREADABLE_SKOPS.format(name=name, error=err)) from err
-    problems = [
-        MALFORMED_TREE.format(name=name, where=where, detail=detail)
-        for where, detail in _structure_problems(model)
-    ]
+def _load_checked(
+    data: bytes, *, name: str, extra_trusted: Sequence[str], limits: ArchiveLimits
+) -> object:
+    archive = checked_archive(data, name=name, limits=limits)
+    schema = read_schema(archive, name=name)
+    named, denied, problems = schema_problems(
+        schema, archive, name=name, max_depth=limits.schema_max_depth
+    )
+    if denied:
+        raise DeniedArtifact(
+            [DENIED_TYPES_FOUND.format(name=name, types=sorted(denied)), *problems]
+        )
     if problems:
         raise MalformedArtifact(problems)
+    try:
+        reported = skops.io.get_untrusted_types(data=data)
+    except MemoryError:
+        raise  # the sandbox reports it with the limit that was hit
+    except Exception as err:  # any failure on a hostile file is a refusal
+        raise MalformedArtifact(UNREADABLE_SKOPS.format(name=name, error=_error_text(err))) from err
+    present = named | set(reported)
+    if hidden := sorted(t for t in present if is_denied(t)):  # named by skops' audit only
+        raise DeniedArtifact(DENIED_TYPES_FOUND.format(name=name, types=hidden))
+    allowed = set(TRUSTED_TYPES) | {t for t in extra_trusted if not is_denied(t)}
+    if untrusted := sorted(present - allowed):
+        hints = [_WHY_NOT_TRUSTED[t] for t in untrusted if t in _WHY_NOT_TRUSTED]
+        raise UntrustedArtifact([UNTRUSTED_TYPES.format(types=untrusted), *hints])
+    try:
+        model = skops.io.loads(data, trusted=sorted(present))
+    except MemoryError:
+        raise  # the sandbox reports it with the limit that was hit
+    except Exception as err:  # any failure on a hostile file is a refusal
+        raise MalformedArtifact(UNREADABLE_SKOPS.format(name=name, error=_error_text(err))) from err
+    if inconsistent := structure_problems(model):
+        raise MalformedArtifact(
+            [
+                MALFORMED_TREE.format(name=name, where=where, detail=detail)
+                for where, detail in inconsistent
+            ]
+        )
     return model
 
 
-def load_skops(path: Path, *, extra_trusted: Sequence[str] = ()) -> object:
-    """Load a skops file whose types are all in ``TRUSTED_TYPES`` or ``extra_trusted``.
+DENIED_TYPES_FOUND: Final = (
+    "The artifact {name} names {types}, which can reach the operating system or the "
+    "interpreter; Gatehouse never loads such files, whoever asks."
+)
+
+
+def _load_file(path: Path, extra_trusted: Sequence[str], limits: ArchiveLimits) -> object:
+    """In the child process: read, check and load (see the module docstring)."""
+    data = _checked_bytes(path)  # the check of check_artifact_file, on the bytes we load
+    return _load_checked(data, name=path.name, extra_trusted=extra_trusted, limits=limits)
+
+
+def load_artifact(path: Path, *, extra_trusted: Sequence[str] = ()) -> object:
+    """Check a model file and load it as skops, in a limited child process; the one door.
 
     Parameters
     ----------
     path
         The skops file.
     extra_trusted
-        Fully qualified type names a user has reviewed for this artifact (the CLI's
-        ``--trusted``).
+        The allowlist an admin maintains (``core.services.trusted_types``). Types on the
+        denylist are never trusted, whatever this holds.
 
     Raises
     ------
-    UntrustedArtifact
-        Naming every untrusted type and how to trust it.
-    MalformedArtifact
-        When the archive cannot be read or a tree inside it is inconsistent.
+    ArtifactRefused
+        One of its subclasses, each problem one sentence: ``UnsafeArtifact`` (pickle),
+        ``DeniedArtifact``, ``UntrustedArtifact``, ``MalformedArtifact`` (unreadable, crafted,
+        ``OversizedArtifact``), ``ModelLimitExceeded`` (memory or CPU time ran out).
     """
     path = Path(path)
-    data = _checked_bytes(path)
-    return _load_checked(data, name=path.name, extra_trusted=extra_trusted)
-
-
-def load_artifact(path: Path, *, extra_trusted: Sequence[str] = ()) -> object:
-    """Check the file's format by content, then load it as skops; the one door for models."""
-    path = Path(path)
-    data = _checked_bytes(path)  # the check of check_artifact_file, on the bytes we load
-    return _load_checked(data, name=path.name, extra_trusted=extra_trusted)
-
-
-# --- Structural checks of trees (see the module docstring) -------------------------------
-
-
-def _is_tree_model(value: object) -> bool:
-    return isinstance(value, BaseDecisionTree | BaseEnsemble | BaseHistGradientBoosting)
-
-
-def _links_problem(
-    left: np.ndarray, right: np.ndarray, internal: np.ndarray, count: int
-) -> str | None:
-    # A valid tree: children point forward (no cycles) to existing nodes, and every node but
-    # the root has exactly one parent.
-    index = np.arange(count)[internal]
-    lefts, rights = left[internal], right[internal]
-    if np.any((lefts <= index) | (lefts >= count) | (rights <= index) | (rights >= count)):
-        return "a child index points outside the tree or backwards"
-    if not np.array_equal(np.sort(np.concatenate([lefts, rights])), np.arange(1, count)):
-        return "the nodes do not form a tree (a node has no parent or several)"
-    return None
-
-
-def _depth(left: np.ndarray, right: np.ndarray, internal: np.ndarray) -> int:
-    depth, level = 0, np.array([0])
-    while True:
-        level = level[internal[level]]
-        if not level.size:
-            return depth
-        level = np.concatenate([left[level], right[level]])
-        depth += 1
-
-
-def _tree_problems(tree: Tree, *, width: int | None) -> list[str]:
-    count, capacity = int(tree.node_count), int(tree.capacity)
-    if not 0 < count <= capacity:
-        # Checked before reading any node array: those views are node_count long.
-        return [f"the tree claims {count} nodes but stores {capacity}"]
-    if width is None:
-        return ["no enclosing model records how many features the tree takes (n_features_in_)"]
-    left = tree.children_left.astype(np.int64)
-    right = tree.children_right.astype(np.int64)
-    internal = left != -1
-    if np.any(~internal & (right != -1)):
-        return ["a leaf has a right child"]
-    if problem := _links_problem(left, right, internal, count):
-        return [problem]
-    problems = []
-    features = tree.feature[internal]
-    limit = min(width, int(tree.n_features))
-    if np.any((features < 0) | (features >= limit)):
-        problems.append(f"a split uses a feature outside the {limit} the model takes")
-    if (depth := _depth(left, right, internal)) != tree.max_depth:
-        problems.append(f"the tree records depth {tree.max_depth} but is {depth} deep")
-    return problems
-
-
-def _predictor_problems(predictor: TreePredictor, *, width: int | None, owner: object) -> list[str]:
-    nodes = getattr(predictor, "nodes", None)
-    if not (
-        isinstance(nodes, np.ndarray)
-        and nodes.dtype == PREDICTOR_RECORD_DTYPE
-        and nodes.ndim == 1
-        and nodes.size > 0
-    ):
-        return ["the predictor's node array has the wrong type, shape or dtype"]
-    if width is None:
-        return ["no enclosing model records how many features the predictor takes (n_features_in_)"]
-    internal = nodes["is_leaf"] == 0
-    left, right = nodes["left"].astype(np.int64), nodes["right"].astype(np.int64)
-    if problem := _links_problem(left, right, internal, nodes.size):
-        return [problem]
-    problems = []
-    features = nodes["feature_idx"][internal]
-    if np.any((features < 0) | (features >= width)):
-        problems.append(f"a split uses a feature outside the {width} the model takes")
-    categorical = internal & (nodes["is_categorical"] != 0)
-    if np.any(categorical):
-        bitset_rows = []
-        for attribute in ("raw_left_cat_bitsets", "binned_left_cat_bitsets"):
-            bitsets = getattr(predictor, attribute, None)
-            if not (
-                isinstance(bitsets, np.ndarray) and bitsets.ndim == 2 and bitsets.shape[1] == 8
-            ):
-                return [f"the predictor's {attribute} is not an (n, 8) array"]
-            bitset_rows.append(bitsets.shape[0])
-        if np.any(nodes["bitset_idx"][categorical] >= min(bitset_rows)):
-            problems.append("a categorical split points outside the category bitsets")
-        mapper = getattr(owner, "_bin_mapper", None)
-        is_categorical = getattr(mapper, "is_categorical_", None)
-        split_features = nodes["feature_idx"][categorical]
-        if not (
-            isinstance(is_categorical, np.ndarray)
-            and is_categorical.shape == (width,)
-            and np.all((split_features >= 0) & (split_features < width))
-            and np.all(is_categorical[np.clip(split_features, 0, width - 1)])
-        ):
-            problems.append(
-                "a categorical split is on a feature the model does not treat as categorical"
-            )
-    return problems
-
-
-def _boosting_problems(model: BaseGradientBoosting) -> list[str]:
-    # predict_stages writes column k of a raw-prediction array whose width comes from the
-    # initial estimator; an estimators_ array wider than that would write out of bounds.
-    stages = getattr(model, "estimators_", None)
-    per_iteration = getattr(model, "n_trees_per_iteration_", None)
-    if not (isinstance(stages, np.ndarray) and stages.ndim == 2):
-        return ["estimators_ is not a two-dimensional array of trees"]
-    if stages.shape[1] != per_iteration:
-        return ["estimators_ does not have one column per tree of an iteration"]
-    init = getattr(model, "init_", None)
-    if stages.shape[1] > 1 and init != "zero":
-        classes = getattr(init, "classes_", None)
-        if classes is None or len(classes) != stages.shape[1]:
-            return ["the initial estimator does not predict one column per class"]
-    return []
-
-
-def _children(value: object, where: str) -> Iterator[tuple[object, str]]:
-    if isinstance(value, dict):
-        yield from ((item, f"{where}[{key!r}]") for key, item in value.items())
-    elif isinstance(value, list | tuple | set | frozenset):
-        yield from ((item, f"{where}[{i}]") for i, item in enumerate(value))
-    elif isinstance(value, np.ndarray):
-        if value.dtype == object:
-            yield from ((item, f"{where}[{i}]") for i, item in enumerate(value.flat))
-    elif not isinstance(value, type) and hasattr(value, "__dict__"):
-        yield from ((item, f"{where}.{key}") for key, item in vars(value).items())
-
-
-def _structure_problems(model: object) -> list[tuple[str, str]]:
-    """Every inconsistent tree in a loaded model, as (where, what) pairs."""
-    problems: list[tuple[str, str]] = []
-    # Each entry: the value, the width of the X its trees see, the enclosing tree model, path.
-    stack: list[tuple[object, int | None, object, str]] = [(model, None, None, "the model")]
-    seen: set[tuple[int, int | None, int]] = set()
-    while stack:
-        value, width, owner, where = stack.pop()
-        if isinstance(value, str | bytes | int | float | bool | np.generic) or value is None:
-            continue
-        key = (id(value), width, id(owner))
-        if key in seen:
-            continue
-        seen.add(key)
-        if isinstance(value, Tree):
-            problems.extend((where, p) for p in _tree_problems(value, width=width))
-            continue
-        if isinstance(value, TreePredictor):
-            found = _predictor_problems(value, width=width, owner=owner)
-            problems.extend((where, p) for p in found)
-            continue
-        if isinstance(value, BaseEstimator):
-            if _is_tree_model(value):
-                # predict validates X against n_features_in_ of the outermost tree model;
-                # nested ones (forest members, boosting stages) must not claim more.
-                # Unfitted templates (a forest's ``estimator``) have none and hold no trees;
-                # a crafted one that does is caught as a tree outside a tree model.
-                n = vars(value).get("n_features_in_")
-                if n is not None and (not isinstance(n, int | np.integer) or n < 1):
-                    problems.append((where, f"n_features_in_ is {n!r}, not a positive integer"))
-                    continue
-                if n is not None:
-                    width = int(n) if width is None else min(width, int(n))
-                owner = value
-            else:
-                width, owner = None, None
-            if isinstance(value, BaseGradientBoosting):
-                problems.extend((where, p) for p in _boosting_problems(value))
-        stack.extend((child, width, owner, path) for child, path in _children(value, where))
-    return problems
+    limits = ArchiveLimits.from_settings()  # read here: the child may see other settings
+    return run_limited(
+        _load_file, path, tuple(extra_trusted), limits, what=f"the model file {path.name}"
+    )

@@ -31,6 +31,7 @@ from core.tables.inventory import (  # noqa: E402
     StageChange,
 )
 from core.tables.notifications import Notification, OutboxMessage  # noqa: E402
+from core.tables.trusted_types import TrustedType  # noqa: E402
 
 __all__ = [
     "EVIDENCE_KINDS",
@@ -51,6 +52,7 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "StageChange",
+    "TrustedType",
     "UTCDateTime",
     "User",
     "UserRole",

@@ -52,7 +52,6 @@ from core.files.artifacts import (
     UntrustedArtifact,
     check_artifact_file,
     load_artifact,
-    load_skops,
 )
 
 FUNCTION_TRANSFORMER = "sklearn.preprocessing._function_transformer.FunctionTransformer"
@@ -128,7 +127,7 @@ def test_pickles_are_refused_without_being_unpickled(tmp_path: Path, suffix: str
     for kind, payload in malicious_payloads(marker).items():
         path = tmp_path / f"model-{kind}{suffix}"
         path.write_bytes(payload)
-        for refuse in (check_artifact_file, load_artifact, load_skops):
+        for refuse in (check_artifact_file, load_artifact):
             with pytest.raises(UnsafeArtifact) as caught:
                 refuse(path)
             assert caught.value.problems == [PICKLE_REFUSED.format(name=path.name)], kind
@@ -275,18 +274,16 @@ def test_untrusted_type_is_refused_and_named_then_loads_when_trusted(
 
     with pytest.raises(UntrustedArtifact) as caught:
         load_artifact(path)
-    assert caught.value.problems[0] == UNTRUSTED_TYPES.format(
-        types=untrusted, flags=f"--trusted numpy.log1p --trusted {FUNCTION_TRANSFORMER}"
-    )
+    assert caught.value.problems[0] == UNTRUSTED_TYPES.format(types=untrusted)
     assert caught.value.problems[0].startswith(
         "The artifact contains types Gatehouse does not trust: "
-        f"['numpy.log1p', '{FUNCTION_TRANSFORMER}']; if you have reviewed them, register "
-        "again with --trusted numpy.log1p --trusted "
+        f"['numpy.log1p', '{FUNCTION_TRANSFORMER}']; an admin who has reviewed them can add "
+        "them to the allowlist (gatehouse admin trust-type add TYPE)"
     )
     assert isinstance(caught.value, ValueError)
 
     with pytest.raises(UntrustedArtifact) as caught:
-        load_skops(path, extra_trusted=[FUNCTION_TRANSFORMER])
+        load_artifact(path, extra_trusted=[FUNCTION_TRANSFORMER])
     assert "['numpy.log1p']" in caught.value.problems[0]
 
     loaded = load_artifact(path, extra_trusted=untrusted)

@@ -199,12 +199,16 @@ def test_a_changed_artifact_is_refused(session: Session, version_id: int) -> Non
     assert version is not None
     stored = Path(version.artifact_path)
     original = stored.read_bytes()
+    # The store keeps files read-only; a tamperer who owns them makes them writable first (a
+    # plain write would only work as root).
+    stored.chmod(0o644)
     try:
         stored.write_bytes(original + b"\0")
         with pytest.raises(InputProblems, match="no longer matches the hash"):
             evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
     finally:
         stored.write_bytes(original)
+        stored.chmod(0o444)
 
 
 def test_overview_gives_the_newest_status_of_each_current_version(

@@ -365,7 +365,9 @@ def test_the_job_records_its_outcome_and_a_failure(
 
     version = session.get(ModelVersion, versions["credit-gbm"])
     assert version is not None
-    Path(version.artifact_path).write_bytes(b"tampered")
+    stored = Path(version.artifact_path)
+    stored.chmod(0o644)  # the store keeps files read-only; only root could write without this
+    stored.write_bytes(b"tampered")
     failing = submit_explanation(session=session, actor=vic, version_id=versions["credit-gbm"])
     session.commit()
     failed = run_job(failing.id)  # type: ignore[arg-type]

@@ -244,7 +244,7 @@ def test_untrusted_skops_type_is_named_with_the_fix(
     path = tmp_path / "odd.skops"
     skops.io.dump(model, path)
     problems = _refused(session, people["devi"], files, artifact=path)
-    assert any("FunctionTransformer" in p and "--trusted" in p for p in problems)
+    assert any("FunctionTransformer" in p and "trust-type add" in p for p in problems)
 
 
 def test_card_edits_and_promotions_are_history_and_as_of_reads_it(

@@ -51,3 +51,26 @@ def test_the_users_page_is_not_in_an_smes_navigation(signed_in) -> None:  # type
     at = signed_in("sme")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(ADMIN_PAGE)
+
+
+def test_admin_keeps_the_trusted_type_allowlist(signed_in, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from core.tables import TrustedType
+
+    at = signed_in("admin")
+    at.switch_page(ADMIN_PAGE).run()
+    assert "Trusted model types" in [s.value for s in at.subheader]
+    at.text_input(key="trust_type_name").input("posix.system")
+    at.text_input(key="trust_type_reason").input("I looked at it")
+    at.button(key="FormSubmitter:trust_type-Trust type").click().run()
+    assert [e.value for e in at.error] == [
+        "posix.system can reach the operating system or the interpreter; it is on the denylist "
+        "and no one can trust it."
+    ]
+    at.text_input(key="trust_type_name").input("numpy.absolute")
+    at.button(key="FormSubmitter:trust_type-Trust type").click().run()
+    assert not at.error and not at.exception
+    assert session.exec(select(TrustedType.type_name)).all() == ["numpy.absolute"]
+    session.rollback()  # end the read, so the page may write (SQLite has one writer)
+    at.button(key="FormSubmitter:trust_type-Remove type").click().run()
+    assert not at.error
+    assert session.exec(select(TrustedType.type_name)).all() == []

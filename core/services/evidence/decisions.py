@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from core.errors import InputProblems
 from core.files.adapter import plain_label
+from core.files.sandbox import preload, run_limited
 from core.metrics.explain import explain_row
 from core.services.evidence.explanations import (
     DEFAULT_BACKGROUND,
@@ -139,7 +140,9 @@ def explain_decision(
     else:
         row = record
     # The global explanation's background comes from the training data; so does this one's.
-    explanation = explain_row(
+    explanation = run_limited(
+        explain_row,
+        what=f"the model of version {version.id}",
         model=data.adapter,
         row=row,
         X_background=data.X if data.X_train is None else data.X_train,
@@ -155,3 +158,6 @@ def explain_decision(
         "target": version.target,
         **explanation.to_dict(),
     }
+
+
+preload(__name__)  # children run what-if explanations from this module

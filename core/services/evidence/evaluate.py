@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from core.errors import InputProblems
 from core.files.adapter import ModelAdapter
+from core.files.sandbox import preload, run_limited
 from core.metrics.inputs import MetricInputError
 from core.metrics.performance import compute_performance
 from core.rules.checks import overall_status
@@ -250,7 +251,9 @@ def evaluate_version(
     adapter = version_adapter(version, load_version_model(version), frame)
     measured = _measure(
         adapter=adapter,
-        data=predictions(adapter, version, frame),
+        data=run_limited(
+            predictions, adapter, version, frame, what=f"the model of version {version.id}"
+        ),
         task=version.task,
         frame=frame,
         sensitive=sensitive,
@@ -314,3 +317,6 @@ def evaluate_version(
         example = next((c for c in columns if c != version.target), "COLUMN")
         notes.append(NO_SENSITIVE.format(version=version.id, example=example))
     return Evaluation(version.id, stored_perf, stored_fair, tuple(notes))  # type: ignore[arg-type]
+
+
+preload(__name__)  # children run predictions from this module

@@ -23,6 +23,7 @@ from core.db import session_scope
 from core.errors import InputProblems, NotFound
 from core.files.adapter import ModelAdapter
 from core.files.datasets import read_data
+from core.files.sandbox import preload, run_limited
 from core.metrics.explain import (
     ExplainInputError,
     ExplanationResult,
@@ -173,7 +174,7 @@ def _within(progress: Progress | None, start: float, end: float) -> Progress | N
 
 
 def _partial_dependence(
-    data: ExplanationInputs, features: tuple[str, ...], seed: int, progress: Progress | None
+    data: ExplanationInputs, features: tuple[str, ...], seed: int, progress: Progress | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Curves for each feature; a feature whose curve fails gets a note, not a refusal."""
     X, X_train = data.X, data.X_train
@@ -255,7 +256,9 @@ def compute_explanation(
     started = time.perf_counter()
     if progress is not None:
         progress(0.02, "Model and data loaded")
-    result = explain_model(
+    result = run_limited(
+        explain_model,
+        what=f"the model of version {data.version.id}",
         model=data.adapter,
         X=data.X,
         y=data.y,
@@ -273,8 +276,13 @@ def compute_explanation(
     )
     if result.failures:
         raise InputProblems([NOT_STORED.format(version=data.version.id), *result.failures])
-    curves, pdp_notes = _partial_dependence(
-        data, result.top_features, seed, _within(progress, 0.85, 0.98)
+    curves, pdp_notes = run_limited(
+        _partial_dependence,
+        data,
+        result.top_features,
+        seed,
+        what=f"the model of version {data.version.id}",
+        progress=_within(progress, 0.85, 0.98),
     )
     results = result.to_dict()
     results["notes"] = [*data.notes, *results["notes"], *pdp_notes]
@@ -383,3 +391,6 @@ def explanation_summary(stored: StoredEvidence) -> dict[str, Any]:
         | {"unstable_features": stability["unstable_features"]},
         "notes": results["notes"],
     }
+
+
+preload(__name__)  # children run explanations from this module

@@ -22,6 +22,7 @@ from core.files.artifacts import load_artifact
 from core.files.datasets import read_data
 from core.files.store import sha256_file
 from core.services.auth import Role, require_role
+from core.services.trusted_types import trusted_type_names
 from core.tables import Dataset, ModelVersion, User
 
 __all__ = [
@@ -85,7 +86,9 @@ def checked_file(path: str, expected: str, what: str, version: ModelVersion) -> 
 def load_version_model(version: ModelVersion) -> Any:
     """The version's fitted model, after checking the stored bytes are the registered ones."""
     file = checked_file(version.artifact_path, version.artifact_sha256, "artifact", version)
-    return load_artifact(file, extra_trusted=json.loads(version.trusted_json or "[]"))
+    session = Session.object_session(version)  # the admin's allowlist now, not at registration
+    trusted = trusted_type_names(session=session) if isinstance(session, Session) else ()
+    return load_artifact(file, extra_trusted=trusted)
 
 
 def load_evaluation_data(session: Session, version: ModelVersion) -> tuple[pd.DataFrame, Dataset]:

@@ -18,6 +18,7 @@ from core.errors import GatehouseError
 from core.files.adapter import adapt, registered_positive_label
 from core.files.artifacts import load_artifact
 from core.files.datasets import LoadedData, max_columns_allowed, read_data
+from core.files.sandbox import preload, run_limited
 from core.services.inventory.card import load_card, person_ids
 from core.services.inventory.names import check_name
 
@@ -82,15 +83,25 @@ def check_model(
         problems.append(NOT_NUMERIC.format(columns=text))
         return actual, features, positive_label, estimator_class
     try:
-        model.predict(X.head(min(len(X), 1000)))
-    except Exception as err:  # the model's own error, whatever it is, is what the user needs
-        problems.append(PREDICT_FAILED.format(error=f"{type(err).__name__}: {err}"))
+        if error := run_limited(_predict_error, model, X.head(min(len(X), 1000))):
+            problems.append(PREDICT_FAILED.format(error=error))
+    except GatehouseError as err:  # stopped at its memory or CPU-time limit, or crashed
+        problems.extend(err.problems)
     if actual == "classification":
         positive_label, wrong = registered_positive_label(model, positive_label)
         if not wrong and target in frame.columns:
             wrong = adapt(model).target_problems(frame[target], target=target)
         problems += wrong
     return actual, features, positive_label, estimator_class
+
+
+def _predict_error(model: Any, X: pd.DataFrame) -> str | None:
+    """In a limited child: None if the model predicts on ``X``, else its error in one line."""
+    try:
+        model.predict(X)
+    except Exception as err:  # the model's own error, whatever it is, is what the user needs
+        return f"{type(err).__name__}: {err}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -163,3 +174,6 @@ def check_input(
         name, model_obj, target, tuple(sensitive), evaluation, training, card_data, people, task,
         features, positive_label, estimator_class,
     )  # fmt: skip
+
+
+preload(__name__)  # children check predictions from this module

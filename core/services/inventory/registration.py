@@ -34,6 +34,7 @@ from core.services.inventory.checks import CheckedInput, check_input
 from core.services.inventory.names import check_name
 from core.services.inventory.results import RegistrationResult
 from core.services.inventory.versions import record_snapshot
+from core.services.trusted_types import trusted_type_names
 from core.tables import Dataset, ModelEntry, ModelVersion, StageChange, User
 
 __all__ = ["REGISTER_ROLES", "register_version"]
@@ -202,7 +203,6 @@ def register_version(
     positive_label: str | None = None,
     task: str | None = None,
     card: Path | Mapping[str, Any] | None = None,
-    trusted: Sequence[str] = (),
     provenance: str = "",
 ) -> RegistrationResult:
     """Register a model version from a skops artifact and its data; flushes, the caller commits.
@@ -216,6 +216,8 @@ def register_version(
     if actor is not None:
         require_role(session, actor, "register models", *REGISTER_ROLES)
     problems: list[str] = []
+    # Extra trusted types come from the admin's allowlist only; the registrant never chooses.
+    trusted = trusted_type_names(session=session)
     checked = check_input(
         session, name=name, artifact=artifact, eval_data=eval_data, train_data=train_data,
         target=target, sensitive=sensitive, positive_label=positive_label, task=task,
@@ -277,7 +279,6 @@ def _add_version(
         features_json=json.dumps(checked.features),
         sensitive_json=json.dumps(list(checked.sensitive)),
         environment_json=json.dumps(_environment(), sort_keys=True),
-        trusted_json=json.dumps(sorted(trusted)),
         train_dataset_id=train_row.id if train_row else None,
         eval_dataset_id=eval_row.id,
         parent_version_id=model.current_version_id,
@@ -324,7 +325,6 @@ def _record_registration(
             "eval_sha256": eval_row.sha256,
             "train_sha256": train_row.sha256 if train_row else None,
             "estimator": checked.estimator_class,
-            "trusted_extra": list(trusted),
         },
     )
     session.flush()

@@ -1,0 +1,268 @@
+"""Run a function in a child process with memory and CPU-time limits; its errors as sentences.
+
+Loading a model file and running the model happen here, as a second line of defence behind
+the checks of ``core.files.artifacts``: a file that slips past them (or a model that is simply
+too large or too slow) exhausts the child, never the app process or a job worker.
+
+The child is started with multiprocessing's "forkserver" method: a single-threaded server,
+started once with numpy, scikit-learn and skops imported, forks each child, so a child starts
+in milliseconds and never inherits the threads and locks of a busy app process. In the child,
+``RLIMIT_AS`` caps the address space at what it holds when it starts plus the configured
+allowance (``GATEHOUSE_MODEL_MEMORY_MB``), and ``RLIMIT_CPU`` caps its CPU time
+(``GATEHOUSE_MODEL_CPU_SECONDS``). The result comes back through a pipe; a domain error comes
+back as the same error with the same sentences; anything else, a killed or crashed child
+included, becomes one sentence naming ``what`` ran.
+
+Arguments and results cross the pipe by pickle between our own processes; nothing from a
+model file is ever unpickled (the child rebuilds models from skops files itself).
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import resource
+import signal
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerProcess, set_spawning_popen
+from types import FrameType
+from typing import Any, Final, TypeVar
+
+from core.config import get_settings
+from core.errors import GatehouseError
+from core.files.refusals import ModelLimitExceeded
+
+__all__ = [
+    "CPU_EXCEEDED",
+    "CRASHED",
+    "FAILED",
+    "KILLED",
+    "MEMORY_EXCEEDED",
+    "Progress",
+    "preload",
+    "run_limited",
+]
+
+T = TypeVar("T")
+Progress = Callable[[float, str], None]
+
+MEMORY_EXCEEDED: Final = (
+    "Loading or running {what} exceeded the memory limit of {mb} MB "
+    "(GATEHOUSE_MODEL_MEMORY_MB) and was stopped."
+)
+CPU_EXCEEDED: Final = (
+    "Loading or running {what} exceeded the CPU-time limit of {seconds} s "
+    "(GATEHOUSE_MODEL_CPU_SECONDS) and was stopped."
+)
+KILLED: Final = (
+    "Loading or running {what} was stopped: it exceeded the memory limit of {mb} MB or the "
+    "CPU-time limit of {seconds} s (GATEHOUSE_MODEL_MEMORY_MB, GATEHOUSE_MODEL_CPU_SECONDS)."
+)
+CRASHED: Final = (
+    "Loading or running {what} crashed its process ({reason}); the model file is broken or "
+    "hostile, so Gatehouse refuses it."
+)
+FAILED: Final = "Loading or running {what} failed: {error}."
+
+_preload_modules: list[str] = ["core.files.artifacts"]
+_start_lock = threading.Lock()
+_preloaded = False
+
+
+class _CpuTimeExceeded(BaseException):
+    """Raised in the child by SIGXCPU, the soft CPU limit (the hard limit kills it 2 s later)."""
+
+
+class _Popen(popen_forkserver.Popen):
+    """Starts a forkserver child without re-running the parent's main script in it.
+
+    multiprocessing re-imports ``__main__`` in every child; under Streamlit that is the app's
+    page script. Our children run module-level functions only, so the main module's entry is
+    dropped from the preparation data; otherwise this is ``popen_forkserver.Popen._launch``.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buffer = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buffer)
+            reduction.dump(process_obj, buffer)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
+        with open(w, "wb", closefd=True) as f:
+            f.write(buffer.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _Process(ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:  # the name multiprocessing calls
+        return _Popen(process_obj)
+
+
+def preload(module: str) -> None:
+    """Have ``module`` imported once in the server children fork from, so they start fast.
+
+    Modules whose functions run in children call this when imported; it takes effect if the
+    server has not started yet (otherwise each child imports the module itself).
+    """
+    with _start_lock:
+        if module not in _preload_modules:
+            _preload_modules.append(module)
+
+
+def _start_server() -> None:
+    global _preloaded
+    with _start_lock:
+        if not _preloaded:
+            forkserver.set_forkserver_preload(list(_preload_modules))
+            _preloaded = True
+
+
+def _address_space() -> int:
+    # Bytes of address space this process holds now (VmSize), the base the allowance adds to.
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _on_sigxcpu(signum: int, frame: FrameType | None) -> None:
+    raise _CpuTimeExceeded
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())[:200].rstrip(".")
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _child(
+    conn: Connection,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    memory_mb: int,
+    cpu_seconds: int,
+    relay: bool,
+) -> None:
+    """The child's body: set the limits, run, send one message back (plus progress)."""
+    signal.signal(signal.SIGXCPU, _on_sigxcpu)
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds + spent, cpu_seconds + spent + 2))
+    limit = _address_space() + memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if relay:
+        kwargs = {**kwargs, "progress": lambda f, m: conn.send(("progress", float(f), str(m)))}
+    try:
+        try:
+            message: tuple[Any, ...] = ("ok", func(*args, **kwargs))
+        except GatehouseError as err:
+            message = ("refused", type(err), list(err.problems))
+        except MemoryError:
+            message = ("memory",)
+        except _CpuTimeExceeded:
+            message = ("cpu",)
+        except Exception as err:  # the parent turns it into one sentence
+            message = ("error", _one_line(err))
+        try:
+            conn.send(message)
+        except MemoryError:
+            conn.send(("memory",))
+        except Exception as err:  # an unpicklable result, say
+            conn.send(("error", _one_line(err)))
+    except _CpuTimeExceeded:
+        conn.send(("cpu",))
+    finally:
+        conn.close()
+
+
+def _died(code: int | None, what: str, memory_mb: int, cpu_seconds: int) -> GatehouseError:
+    if code is not None and code < 0:
+        sig = -code
+        if sig == signal.SIGXCPU:
+            return ModelLimitExceeded(CPU_EXCEEDED.format(what=what, seconds=cpu_seconds))
+        if sig == signal.SIGKILL:  # the hard CPU limit, or the kernel's out-of-memory killer
+            return ModelLimitExceeded(KILLED.format(what=what, mb=memory_mb, seconds=cpu_seconds))
+        reason = signal.Signals(sig).name
+    else:
+        reason = f"exit code {code}"
+    return ModelLimitExceeded(CRASHED.format(what=what, reason=reason))
+
+
+def run_limited(
+    func: Callable[..., T],
+    /,
+    *args: Any,
+    what: str = "the model",
+    progress: Progress | None = None,
+    memory_mb: int | None = None,
+    cpu_seconds: int | None = None,
+    **kwargs: Any,
+) -> T:
+    """``func(*args, **kwargs)`` in a child process under memory and CPU-time limits.
+
+    ``func`` must be importable by name (a module-level function) and its arguments and result
+    picklable. ``progress``, if given, is passed to ``func`` as its ``progress`` keyword; the
+    child's calls are relayed to it here, in the calling thread. The limits default to the
+    settings. Raises the child's ``GatehouseError`` (same class, same sentences), or
+    ``ModelLimitExceeded`` with one sentence naming ``what`` when the child ran out of memory
+    or CPU time, crashed or failed otherwise. Waits at most three times the CPU limit (plus a
+    minute) in wall-clock time, then stops the child.
+    """
+    settings = get_settings()
+    memory_mb = int(memory_mb or settings.model_memory_mb)
+    cpu_seconds = int(cpu_seconds or settings.model_cpu_seconds)
+    _start_server()
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    child = _Process(
+        target=_child,
+        args=(writer, func, args, kwargs, memory_mb, cpu_seconds, progress is not None),
+        daemon=True,
+    )
+    child.start()
+    writer.close()
+    deadline = time.monotonic() + 3 * cpu_seconds + 60
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise ModelLimitExceeded(CPU_EXCEEDED.format(what=what, seconds=cpu_seconds))
+            if not reader.poll(0.5):
+                continue
+            try:
+                message = reader.recv()
+            except (EOFError, OSError):
+                child.join(5)
+                raise _died(child.exitcode, what, memory_mb, cpu_seconds) from None
+            kind = message[0]
+            if kind == "progress":
+                if progress is not None:
+                    progress(message[1], message[2])
+                continue
+            if kind == "ok":
+                return message[1]  # type: ignore[no-any-return]
+            if kind == "refused":
+                error_type, problems = message[1], message[2]
+                if isinstance(error_type, type) and issubclass(error_type, GatehouseError):
+                    raise error_type(problems)
+                raise ModelLimitExceeded(problems)
+            if kind == "memory":
+                raise ModelLimitExceeded(MEMORY_EXCEEDED.format(what=what, mb=memory_mb))
+            if kind == "cpu":
+                raise ModelLimitExceeded(CPU_EXCEEDED.format(what=what, seconds=cpu_seconds))
+            raise ModelLimitExceeded(FAILED.format(what=what, error=message[1]))
+    finally:
+        reader.close()
+        child.join(2)
+        if child.is_alive():
+            child.kill()
+            child.join()
