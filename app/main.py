@@ -8,12 +8,18 @@ import streamlit as st
 
 from app import session as user_session
 from app.navigation import NAVIGATION, PAGES_DIR
-from app.ui import show_problems
+from app.ui import attempt, show_problems
 from core.db import check_schema
 from core.errors import GatehouseError
 from core.services.jobs import start_background_worker
+from core.services.users import DEMO_PASSWORD, demo_accounts_with_published_password
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEMO_BANNER = (
+    "Demo accounts that sign in with the published password {password} are active ({names}): "
+    "this installation is for trying Gatehouse, not for real data; an admin should deactivate "
+    "them on the Users page."
+)
 
 
 def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
@@ -35,6 +41,9 @@ def main() -> None:
         st.navigation([_page("login.py", "Sign in", ":material/login:", default=True)]).run()
         return
     user_session.remember(user)
+    if demo_names := attempt(lambda s: demo_accounts_with_published_password(session=s)):
+        names = ", ".join(demo_names)
+        st.warning(DEMO_BANNER.format(password=DEMO_PASSWORD, names=names), icon=":material/key:")
     start_background_worker()  # runs queued jobs in this process (also those left by a restart)
     sections: dict[str, list[st.Page]] = {}
     first = True

@@ -36,12 +36,11 @@ from core.rules.thresholds import (
     default_performance_policy,
 )
 from core.services.audit import append_event, canonical_json
-from core.services.auth import Role, require_role
 from core.services.environment import environment
+from core.services.permissions import EVIDENCE_ROLES, Actor, require_role
 from core.tables import Dataset, Evidence, ModelEntry, ModelVersion, User, utcnow
 
 __all__ = [
-    "EVIDENCE_ROLES",
     "Evaluation",
     "StoredEvidence",
     "checked_file",
@@ -60,16 +59,6 @@ __all__ = [
     "store_evidence",
     "verify_evidence",
 ]
-
-#: Who may compute evidence. Everyone signed in may read it.
-EVIDENCE_ROLES = (
-    Role.developer,
-    Role.model_owner,
-    Role.validator,
-    Role.risk_manager,
-    Role.ml_engineer,
-    Role.admin,
-)
 
 TAMPERED = (
     "The stored {what} of version {version} no longer matches the hash recorded at registration "
@@ -274,7 +263,7 @@ def evidence_hash(
 def store_evidence(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version: ModelVersion,
     kind: str,
     inputs: Mapping[str, Any],
@@ -526,7 +515,7 @@ def _parse_references(specs: Sequence[str]) -> dict[str, str]:
 def evaluate_version(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version_id: int,
     sensitive: Sequence[str] | None = None,
     segments: Sequence[str] = (),
@@ -541,10 +530,9 @@ def evaluate_version(
 
     ``sensitive`` defaults to the columns named at registration; ``references`` are
     ``COLUMN=GROUP`` choices of the fairness reference group (default: the most-favoured group).
-    ``actor`` None is the operator (the demo).
+    ``actor`` OPERATOR is the operator (the demo).
     """
-    if actor is not None:
-        require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
+    require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
     version = get_version(session, version_id)
     model_row = session.get(ModelEntry, version.model_id)
     frame, dataset = load_evaluation_data(session, version)

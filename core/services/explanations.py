@@ -34,9 +34,7 @@ from core.metrics.explain import (
     explain_row,
 )
 from core.metrics.pdp import partial_dependence_curves
-from core.services.auth import require_role
 from core.services.evidence import (
-    EVIDENCE_ROLES,
     UNKNOWN_VERSION,
     StoredEvidence,
     checked_file,
@@ -47,7 +45,8 @@ from core.services.evidence import (
     store_evidence,
 )
 from core.services.jobs import JobContext, submit_job
-from core.tables import Dataset, Job, ModelEntry, ModelVersion, User
+from core.services.permissions import EVIDENCE_ROLES, Actor, require_role
+from core.tables import Dataset, Job, ModelEntry, ModelVersion
 
 __all__ = [
     "DEFAULT_BACKGROUND",
@@ -219,7 +218,7 @@ def _status(result: ExplanationResult) -> str:
 def compute_explanation(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version_id: int,
     rows: int = DEFAULT_ROWS,
     seed: int = 0,
@@ -231,7 +230,7 @@ def compute_explanation(
     Parameters
     ----------
     actor
-        Who computes (needs one of ``EVIDENCE_ROLES``); None is the operator or the system.
+        Who computes (needs one of ``EVIDENCE_ROLES``), or OPERATOR.
     rows
         Evaluation rows explained at most: a sample stratified by the label, drawn with ``seed``.
     background
@@ -253,8 +252,7 @@ def compute_explanation(
     :class:`core.metrics.explain.ExplanationResult`) and ``partial_dependence``: PD and ICE
     curves of the top features with the training range marked.
     """
-    if actor is not None:
-        require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
+    require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
     if problems := _parameter_problems(rows=rows, seed=seed, background=background):
         raise InputProblems(problems)
     data = _load(session, version_id)
@@ -309,7 +307,7 @@ def compute_explanation(
 def submit_explanation(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version_id: int,
     rows: int = DEFAULT_ROWS,
     seed: int = 0,
@@ -320,8 +318,7 @@ def submit_explanation(
     Checks the version and parameters now, so mistakes are reported to the person asking, not
     later in the job. Flushes in the caller's transaction; a worker runs the job.
     """
-    if actor is not None:
-        require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
+    require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
     problems = _parameter_problems(rows=rows, seed=seed, background=background)
     if session.get(ModelVersion, version_id) is None:
         problems.insert(0, UNKNOWN_VERSION.format(version_id=version_id))

@@ -24,8 +24,15 @@ from core.files.artifacts import load_artifact
 from core.files.datasets import LoadedData, read_data
 from core.files.store import sha256_file, store_file
 from core.services.audit import append_event
-from core.services.auth import Role, require_role
 from core.services.environment import environment
+from core.services.permissions import (
+    CARD_ROLES,
+    EVERY_ROLE,
+    PROMOTE_ROLES,
+    REGISTER_ROLES,
+    Actor,
+    require_role,
+)
 from core.tables import (
     OPEN_END,
     STAGES,
@@ -65,10 +72,6 @@ __all__ = [
     "version_summary",
     "versions_as_of",
 ]
-
-REGISTER_ROLES = (Role.developer, Role.model_owner, Role.admin)
-CARD_ROLES = (Role.model_owner, Role.developer, Role.admin)
-PROMOTE_ROLES = (Role.ml_engineer, Role.model_owner, Role.admin)
 
 # The model card, in the words regulators use (SR 11-7 / SR 26-2, PRA SS1/23, EU AI Act Annex IV,
 # Model Cards). Order is the order shown.
@@ -282,7 +285,7 @@ def _check_name(name: str, problems: list[str]) -> str:
 
 
 def _store_dataset(
-    session: Session, loaded: LoadedData, source: Path, actor: User | None, provenance: str
+    session: Session, loaded: LoadedData, source: Path, actor: Actor, provenance: str
 ) -> Dataset:
     sha = sha256_file(source)
     existing = session.exec(select(Dataset).where(Dataset.sha256 == sha)).first()
@@ -374,7 +377,7 @@ def _add_card_revision(
     model: ModelEntry,
     card: Mapping[str, Any],
     changes: Mapping[str, Any],
-    actor: User | None,
+    actor: Actor,
 ) -> ModelCardRevision:
     last = session.exec(
         select(func.max(ModelCardRevision.revision)).where(ModelCardRevision.model_id == model.id)
@@ -390,7 +393,7 @@ def _add_card_revision(
     return revision
 
 
-def _refuse(session: Session, actor: User | None, name: str, problems: list[str]) -> None:
+def _refuse(session: Session, actor: Actor, name: str, problems: list[str]) -> None:
     """Roll back, keep only an audit event of the refusal, and raise."""
     session.rollback()
     append_event(
@@ -408,7 +411,7 @@ def _refuse(session: Session, actor: User | None, name: str, problems: list[str]
 def register_version(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     name: str,
     artifact: Path,
     eval_data: Path,
@@ -425,10 +428,9 @@ def register_version(
 
     Every problem with the input is reported at once, and nothing is written but an audit event
     of the refusal. Registering identical artifact bytes again returns the existing version.
-    ``actor`` None is the operator (the demo); anyone else needs a developer, owner or admin role.
+    ``actor`` OPERATOR is the operator (the demo); anyone else needs a developer, owner or admin role.
     """
-    if actor is not None:
-        require_role(session, actor, "register models", *REGISTER_ROLES)
+    require_role(session, actor, "register models", *REGISTER_ROLES)
     problems: list[str] = []
     name = _check_name(name, problems)
     if task is not None and task not in TASKS:
@@ -483,8 +485,7 @@ def register_version(
             return RegistrationResult(model.id, existing.id, existing.version, sha, created=False)
     else:
         model = ModelEntry(name=name, created_by=actor.id if actor else None)
-        if actor is not None:
-            model.owner_id = actor.id
+        model.owner_id = actor.id
         session.add(model)
         session.flush()
         append_event(
@@ -706,14 +707,13 @@ def versions_as_of(*, session: Session, model_id: int, when: datetime) -> dict[i
 
 
 def edit_card(
-    *, session: Session, actor: User | None, model_id: int, changes: Mapping[str, Any]
+    *, session: Session, actor: Actor, model_id: int, changes: Mapping[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """Change card fields; records who, when, and each field's old and new value.
 
     Returns the changes that were real (fields whose value differs).
     """
-    if actor is not None:
-        require_role(session, actor, "edit model cards", *CARD_ROLES)
+    require_role(session, actor, "edit model cards", *CARD_ROLES)
     model = get_model(session=session, model_id=model_id)
     problems: list[str] = []
     new_fields = _load_card(dict(changes), problems)
@@ -745,11 +745,10 @@ def edit_card(
 
 
 def promote_version(
-    *, session: Session, actor: User | None, version_id: int, stage: str, reason: str = ""
+    *, session: Session, actor: Actor, version_id: int, stage: str, reason: str = ""
 ) -> None:
     """Move a version to a stage. A new production version retires the one it replaces."""
-    if actor is not None:
-        require_role(session, actor, "change a version's stage", *PROMOTE_ROLES)
+    require_role(session, actor, "change a version's stage", *PROMOTE_ROLES)
     if stage not in STAGES:
         raise InputProblems([BAD_STAGE.format(stage=stage, stages=", ".join(STAGES))])
     version = get_version(session=session, version_id=version_id)
@@ -833,7 +832,7 @@ def query_inventory(
 
     With ``as_of``, the inventory as it stood then, from the append-only snapshots.
     """
-    require_role(session, actor, "read the inventory", *[r.value for r in Role])
+    require_role(session, actor, "read the inventory", *EVERY_ROLE)
     t = _source(as_of)
     owner = sa.orm.aliased(User)
     conditions = []

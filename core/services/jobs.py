@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from core.db import session_scope
 from core.errors import GatehouseError, NotFound
 from core.services.audit import append_event, canonical_json
-from core.services.auth import require_role
+from core.services.permissions import EVIDENCE_ROLES, OPERATOR, Actor, require_role
 from core.tables import Job, User, utcnow
 
 __all__ = [
@@ -88,9 +88,10 @@ class JobContext:
             )
         self._last = fraction
 
-    def actor(self, session: Session) -> User | None:
-        """The user who asked for the job (None: the operator or the system)."""
-        return session.get(User, self.requested_by) if self.requested_by else None
+    def actor(self, session: Session) -> Actor:
+        """The user who asked for the job (OPERATOR when the operator did)."""
+        user = session.get(User, self.requested_by) if self.requested_by else None
+        return user if user is not None else OPERATOR
 
 
 def _handler(kind: str) -> Callable[[JobContext], int]:
@@ -105,21 +106,18 @@ def _handler(kind: str) -> Callable[[JobContext], int]:
 def submit_job(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     kind: str,
     version_id: int | None,
     params: dict[str, Any] | None = None,
 ) -> Job:
     """Queue a job in the caller's transaction, or return the identical job already waiting.
 
-    Only people who may compute evidence may queue work (``actor`` None is the operator).
+    Only people who may compute evidence may queue work (or the operator).
     """
-    from core.services.evidence import EVIDENCE_ROLES
-
     if kind not in HANDLERS:
         raise GatehouseError([UNKNOWN_KIND.format(kind=kind, kinds=sorted(HANDLERS))])
-    if actor is not None:
-        require_role(session, actor, f"start {kind} jobs", *EVIDENCE_ROLES)
+    require_role(session, actor, f"start {kind} jobs", *EVIDENCE_ROLES)
     params_json = canonical_json(params or {})
     active = session.exec(
         select(Job).where(

@@ -20,6 +20,7 @@ from core.services.auth import (
     start_session,
     verify_password,
 )
+from core.services.permissions import OPERATOR
 from core.services.users import add_user, deactivate_user, list_users, set_roles, unlock_user
 from core.tables import AuditEvent, User, UserSession, utcnow
 
@@ -28,7 +29,11 @@ PASSWORD = "correct horse battery"
 
 def _user(session: Session, name: str = "vera", *roles: str) -> User:
     user = add_user(
-        session=session, actor=None, username=name, password=PASSWORD, roles=roles or ("validator",)
+        session=session,
+        actor=OPERATOR,
+        username=name,
+        password=PASSWORD,
+        roles=roles or ("validator",),
     )
     session.commit()
     return user
@@ -79,7 +84,7 @@ def test_lockout_after_repeated_failures_and_unlock(
         authenticate(session=session, username="vera", password=PASSWORD)
     session.refresh(user)
     assert user.locked_until is not None and user.locked_until > utcnow() + timedelta(minutes=14)
-    unlock_user(session=session, actor=None, username="vera")
+    unlock_user(session=session, actor=OPERATOR, username="vera")
     session.commit()
     assert authenticate(session=session, username="vera", password=PASSWORD).id == user.id
     session.commit()
@@ -119,7 +124,7 @@ def test_deactivated_user_loses_sessions_and_cannot_sign_in(session: Session) ->
     user = _user(session)
     start = start_session(session=session, user=user)
     session.commit()
-    deactivate_user(session=session, actor=None, username="vera")
+    deactivate_user(session=session, actor=OPERATOR, username="vera")
     session.commit()
     assert resolve_session(session=session, session_id=start.session_id) is None
     with pytest.raises(AuthenticationFailed, match="deactivated"):
@@ -150,7 +155,9 @@ def test_bad_user_input_lists_every_problem_and_writes_nothing(session: Session)
     _user(session)
     before = session.exec(select(AuditEvent)).all()
     with pytest.raises(InputProblems) as info:
-        add_user(session=session, actor=None, username="vera", password="short", roles=["wizard"])
+        add_user(
+            session=session, actor=OPERATOR, username="vera", password="short", roles=["wizard"]
+        )
     session.rollback()
     problems = info.value.problems
     assert any("Unknown role 'wizard'" in p for p in problems)
@@ -161,7 +168,7 @@ def test_bad_user_input_lists_every_problem_and_writes_nothing(session: Session)
 
 def test_every_account_change_is_in_an_intact_chain(session: Session) -> None:
     _user(session)
-    set_roles(session=session, actor=None, username="vera", roles=["validator", "sme"])
+    set_roles(session=session, actor=OPERATOR, username="vera", roles=["validator", "sme"])
     session.commit()
     with pytest.raises(AuthenticationFailed):
         authenticate(session=session, username="vera", password="bad")
