@@ -107,9 +107,9 @@ if st.session_state.get(CONFIRMING) == chosen:
     if k1.button("Remove my admin role", key="confirm_self_demotion", type="primary"):
         st.session_state.pop(CONFIRMING)
         clicked = "roles"
-    if k2.button("Keep it", key="cancel_self_demotion"):
-        st.session_state.pop(CONFIRMING)
-        st.rerun()
+    k2.button(
+        "Keep it", key="cancel_self_demotion", on_click=lambda: st.session_state.pop(CONFIRMING)
+    )
 
 
 def _roles_text(roles: tuple[str, ...] | list[str]) -> str:

@@ -24,26 +24,27 @@ __all__ = [
     "DEMO_PASSWORD",
     "DEMO_USERS",
     "DemoResult",
+    "check_database_for_demo",
     "demo_email",
     "foreign_users",
     "seed_demo",
 ]
 
 REAL_USERS = (
-    "The database at {url} holds {n} users the demo did not create ({names}); the demo would add "
+    "The database at {url} holds {users} the demo did not create ({names}); the demo would add "
     "accounts with the published password {password!r}, an admin among them, so point "
     "GATEHOUSE_DATABASE_URL at an empty database, or pass --force to seed it anyway."
 )
 REAL_USERS_RESET = (
-    "The database at {url} holds {n} users the demo did not create ({names}); --reset would drop "
+    "The database at {url} holds {users} the demo did not create ({names}); --reset would drop "
     "them with everything else, so pass --force as well to reset it anyway."
 )
 FORCED_RESET = (
-    "Dropped a database with {n} users the demo did not create ({names}) to rebuild the demo; "
+    "Dropped a database with {users} the demo did not create ({names}) to rebuild the demo; "
     "its accounts sign in with the published password {password!r}."
 )
 FORCED = (
-    "Seeding the demo into a database with {n} users it did not create ({names}): its accounts "
+    "Seeding the demo into a database with {users} it did not create ({names}): its accounts "
     "sign in with the published password {password!r}; deactivate them before real use."
 )
 # username, display name, role
@@ -203,14 +204,17 @@ def foreign_users() -> list[str]:
     return [username for username, email in rows if (username, email) not in demo]
 
 
-def _check_foreign_users(force: bool, reset: bool) -> list[str]:
-    """Refuse (or, forced, warn) when the database holds users the demo did not create."""
+def check_database_for_demo(*, force: bool, reset: bool) -> list[str]:
+    """Refuse (InputProblems) or, forced, warn when the database holds users the demo did not
+    create: seeding would give it accounts with the published password, resetting would drop
+    them. Returns the warnings."""
     others = foreign_users()
     if not others:
         return []
     settings = get_settings()
     names = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-    fields = {"n": len(others), "names": names, "password": DEMO_PASSWORD}
+    users = f"{len(others)} user" + ("s" if len(others) != 1 else "")
+    fields = {"users": users, "names": names, "password": DEMO_PASSWORD}
     if not force:
         refusal = REAL_USERS_RESET if reset else REAL_USERS
         raise InputProblems([refusal.format(url=safe_url(settings.database_url), **fields)])
@@ -232,7 +236,7 @@ def seed_demo(*, reset: bool = False, force: bool = False) -> DemoResult:
     settings = get_settings()
     if not reset and _already_seeded():
         return DemoResult(already_seeded=True, users=_logins())
-    warnings = _check_foreign_users(force, reset)
+    warnings = check_database_for_demo(force=force, reset=reset)
     if reset:
         downgrade(settings.database_url, "base")
         for sub in ("artifacts", "datasets", "demo"):
