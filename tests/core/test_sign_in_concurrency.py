@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import Session, col, select
 
 from core.config import reset_settings
@@ -116,3 +117,23 @@ def test_twelve_processes_on_a_fresh_data_folder_read_one_key(tmp_path: Path) ->
     assert (data_dir / "secret.key").read_text() == keys[0]
     assert sorted(p.name for p in data_dir.iterdir()) == ["secret.key"]  # no temporary file left
     assert (data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_empty_key_file_is_refused_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Left by an older version's race: signing cookies with an empty key would be worse.
+    from core.config import get_settings
+
+    (tmp_path / "secret.key").write_text("")
+    monkeypatch.delenv("GATEHOUSE_SECRET_KEY", raising=False)
+    monkeypatch.setenv("GATEHOUSE_DATA_DIR", str(tmp_path))
+    reset_settings()
+    with pytest.raises(ValueError) as info:
+        _ = get_settings().secret_key
+    reset_settings()
+    assert str(info.value) == (
+        f"The cookie-signing key file {tmp_path / 'secret.key'} is empty; delete it and start "
+        "Gatehouse again to create a new one (everyone signs in again), or set "
+        "GATEHOUSE_SECRET_KEY."
+    )
