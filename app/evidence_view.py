@@ -26,7 +26,6 @@ from app.session import CurrentUser
 from app.ui import attempt
 from core.metrics.fairness import CLASSIFICATION_BETWEEN, REGRESSION_BETWEEN, UNDEFINED_BECAUSE
 from core.services.evidence import (
-    EVIDENCE_ROLES,
     Evaluation,
     StoredEvidence,
     evaluate_version,
@@ -34,6 +33,7 @@ from core.services.evidence import (
     get_evidence,
 )
 from core.services.inventory import get_model, list_versions, model_choices, version_summary
+from core.services.permissions import EVIDENCE_ROLES
 
 UNDEFINED = "undefined"
 STATUS_WORDS = {

@@ -8,11 +8,17 @@ import streamlit as st
 
 from app import session as user_session
 from app.navigation import NAVIGATION, PAGES_DIR, REVIEWER_LANDING, REVIEWER_ROLES
-from app.ui import show_problems
+from app.ui import attempt, show_problems
 from core.db import check_schema
 from core.errors import GatehouseError
+from core.services.users import DEMO_PASSWORD, demo_accounts_with_published_password
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEMO_BANNER = (
+    "Demo accounts that sign in with the published password {password} are active ({names}): "
+    "this installation is for trying Gatehouse, not for real data; an admin should deactivate "
+    "them on the Users page."
+)
 
 
 def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
@@ -34,6 +40,9 @@ def main() -> None:
         st.navigation([_page("login.py", "Sign in", ":material/login:", default=True)]).run()
         return
     user_session.remember(user)
+    if demo_names := attempt(lambda s: demo_accounts_with_published_password(session=s)):
+        names = ", ".join(demo_names)
+        st.warning(DEMO_BANNER.format(password=DEMO_PASSWORD, names=names), icon=":material/key:")
     sections: dict[str, list[st.Page]] = {}
     landing = (
         REVIEWER_LANDING if user.has(*REVIEWER_ROLES) and not user.has("risk_manager") else None

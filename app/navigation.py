@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+from core.services.permissions import REGISTER_ROLES, USER_LIST_ROLES, Role
+
 # (file, title, icon, roles that see it; None = everyone signed in)
-NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
+NAVIGATION: dict[str, list[tuple[str, str, str, tuple[Role, ...] | None]]] = {
     "Portfolio": [
         ("dashboard.py", "Dashboard", ":material/dashboard:", None),
         ("inventory.py", "Inventory", ":material/inventory_2:", None),
@@ -18,15 +20,10 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
     "Work": [
         ("reviews.py", "My reviews", ":material/inbox:", None),
         ("gate.py", "Gate sign-off", ":material/approval:", None),
-        (
-            "register.py",
-            "Register a model",
-            ":material/upload:",
-            ("developer", "model_owner", "admin"),
-        ),
+        ("register.py", "Register a model", ":material/upload:", REGISTER_ROLES),
     ],
     "Administration": [
-        ("admin.py", "Users", ":material/manage_accounts:", ("admin", "auditor")),
+        ("admin.py", "Users", ":material/manage_accounts:", USER_LIST_ROLES),
     ],
 }
 

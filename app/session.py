@@ -6,34 +6,29 @@ import json
 from dataclasses import dataclass
 
 import streamlit as st
-from sqlmodel import Session, select
+from sqlmodel import Session
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from app.cookie_routes import LOGOUT_PATH, SESSION_PATH
 from core.db import session_scope
 from core.errors import AuthenticationFailed
-from core.services.audit import append_event
 from core.services.auth import (
     COOKIE_NAME,
     authenticate,
     end_session,
     resolve_session,
-    roles_of,
+    sign_in_with_sso,
     start_session,
 )
+from core.services.permissions import roles_of
 from core.tables import User
 
 SESSION_ID = "gatehouse.session_id"
 PENDING_TICKET = "gatehouse.pending_ticket"
 PENDING_LOGOUT = "gatehouse.pending_logout"
 SIGNED_OUT = "gatehouse.signed_out"
-SSO_USER_ID = "gatehouse.sso_user_id"
+SSO_REFUSED = "gatehouse.sso_refused"
 CURRENT_USER = "gatehouse.current_user"
-
-NO_SSO_ACCOUNT = (
-    "Your single sign-on account {email} has no active Gatehouse user; ask an admin to add one "
-    "with that e-mail address."
-)
 
 
 @dataclass(frozen=True)
@@ -81,22 +76,21 @@ def current_user() -> CurrentUser | None:
 
 
 def _sso_user(session: Session) -> CurrentUser | None:
-    email = str(st.user.get("email") or "").lower()
-    user = session.exec(select(User).where(User.email == email, User.is_active)).first()
-    if user is None:
-        st.session_state[SSO_USER_ID] = None
-        raise AuthenticationFailed(NO_SSO_ACCOUNT.format(email=email or "(no e-mail)"))
-    if st.session_state.get(SSO_USER_ID) != user.id:
-        append_event(
-            session=session,
-            actor=user,
-            action="sign_in",
-            subject_type="user",
-            subject_id=str(user.id),
-            details={"method": "sso", "issuer": str(st.user.get("iss") or "")},
-        )
-        st.session_state[SSO_USER_ID] = user.id
-    return _current(user, roles_of(session, user))
+    # core matches the e-mail, opens a session row and records the sign-in (or the refusal, once
+    # per tab: a refused identity is not retried on every rerun).
+    email = str(st.user.get("email") or "")
+    refused = st.session_state.get(SSO_REFUSED)
+    if refused is not None and refused[0] == email:
+        raise AuthenticationFailed(refused[1])
+    try:
+        start = sign_in_with_sso(session=session, email=email, issuer=str(st.user.get("iss") or ""))
+    except AuthenticationFailed as err:
+        st.session_state[SSO_REFUSED] = (email, err.problems)
+        raise
+    st.session_state[SESSION_ID] = start.session_id
+    st.session_state[PENDING_TICKET] = start.ticket
+    user = resolve_session(session=session, session_id=start.session_id)
+    return _current(user, roles_of(session, user)) if user is not None else None
 
 
 def remember(user: CurrentUser) -> None:
@@ -136,7 +130,7 @@ def sign_out() -> None:
             end_session(session=session, session_id=sid)
         elif cookie := st.context.cookies.get(COOKIE_NAME):
             end_session(session=session, cookie=cookie)
-    for key in (SESSION_ID, PENDING_TICKET, SSO_USER_ID, CURRENT_USER):
+    for key in (SESSION_ID, PENDING_TICKET, SSO_REFUSED, CURRENT_USER):
         st.session_state.pop(key, None)
     st.session_state[SIGNED_OUT] = True
     st.session_state[PENDING_LOGOUT] = True

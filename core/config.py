@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-__all__ = ["Settings", "get_settings", "reset_settings"]
+__all__ = ["EMPTY_KEY", "Settings", "get_settings", "reset_settings"]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+EMPTY_KEY = (
+    "The cookie-signing key file {path} is empty; delete it and start Gatehouse again to create a "
+    "new one (everyone signs in again), or set GATEHOUSE_SECRET_KEY."
+)
 
 
 @dataclass(frozen=True)
@@ -57,11 +63,31 @@ class Settings:
             return key
         path = self.data_dir / "secret.key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+            _create_key(path)
+        key = path.read_text().strip()
+        if not key:
+            raise ValueError(EMPTY_KEY.format(path=path))
+        return key
+
+
+def _create_key(path: Path) -> None:
+    """Write a new key to a temporary file, then link it into place.
+
+    The link appears with its whole content or not at all, and fails if another process linked
+    its key first, so processes starting together on a fresh data folder all read one key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret.key.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another process won; its key is complete
+    finally:
+        os.unlink(tmp)
 
 
 def _number(name: str, default: float) -> float:

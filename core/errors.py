@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
-    "AccountLocked",
     "AuthenticationFailed",
     "DatabaseProblem",
     "GateBlocked",
@@ -46,11 +45,8 @@ class NotFound(GatehouseError):
 
 
 class AuthenticationFailed(GatehouseError):
-    """Unknown user or wrong password (deliberately not saying which)."""
-
-
-class AccountLocked(AuthenticationFailed):
-    """Too many failed sign-ins; the account is locked for a while."""
+    """A sign-in was refused; deliberately the same for an unknown user, a wrong password, and a
+    locked or deactivated account."""
 
 
 class DatabaseProblem(GatehouseError):

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import session as user_session
 from app.ui import attempt
-from core.services.auth import ROLES
+from core.services.permissions import ADMIN_ROLES, ROLES, Role
 from core.services.trusted_types import (
     add_trusted_type,
     list_trusted_types,
@@ -20,8 +20,22 @@ from core.services.users import (
     unlock_user,
 )
 
+ROLES_SAVED = "Roles of {username} changed from {old} to {new}."
+ROLES_UNCHANGED = "Roles of {username} are unchanged: {new}."
+UNLOCKED = "{username} is unlocked and can sign in again."
+DEACTIVATED = "{username} is deactivated and can no longer sign in."
+REACTIVATED = "{username} is reactivated and can sign in again."
+SELF_DEMOTION = (
+    "You are removing your own admin role: you will no longer be able to change users. Confirm "
+    "to go ahead."
+)
+DONE = "gatehouse.admin.done"  # what the last change did, shown after the rerun
+CONFIRMING = "gatehouse.admin.confirm_self_demotion"
+
 me = user_session.signed_in_user()
 st.title("Users")
+if done := st.session_state.pop(DONE, None):
+    st.success(done)
 
 users = attempt(lambda s: list_users(session=s, actor=user_session.actor(s)))
 if users is None:
@@ -45,7 +59,7 @@ st.dataframe(
     width="stretch",
 )
 
-if not me.has("admin"):
+if not me.has(*ADMIN_ROLES):
     st.info("Auditors see the user list; changes need the admin role.")
     st.stop()
 
@@ -81,29 +95,52 @@ new_roles = st.multiselect("Roles", ROLES, default=list(current.roles), key=f"ro
 c1, c2, c3 = st.columns(3)
 clicked = None
 if c1.button("Save roles", key="save_roles"):
-    clicked = "roles"
+    demotes_self = chosen == me.username and Role.admin in current.roles
+    if demotes_self and Role.admin not in new_roles:
+        st.session_state[CONFIRMING] = chosen
+    else:
+        clicked = "roles"
 if current.is_active and c2.button("Deactivate", key="deactivate"):
     clicked = "deactivate"
 if not current.is_active and c2.button("Reactivate", key="reactivate"):
     clicked = "reactivate"
 if current.locked and c3.button("Unlock", key="unlock"):
     clicked = "unlock"
+if st.session_state.get(CONFIRMING) == chosen:
+    st.warning(SELF_DEMOTION)
+    k1, k2 = st.columns(2)
+    if k1.button("Remove my admin role", key="confirm_self_demotion", type="primary"):
+        st.session_state.pop(CONFIRMING)
+        clicked = "roles"
+    k2.button(
+        "Keep it", key="cancel_self_demotion", on_click=lambda: st.session_state.pop(CONFIRMING)
+    )
+
+
+def _roles_text(roles: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(roles) or "no role"
 
 
 def _apply(session, change):  # type: ignore[no-untyped-def]
     actor = user_session.actor(session)
     if change == "roles":
-        set_roles(session=session, actor=actor, username=chosen, roles=new_roles)
-    elif change == "deactivate":
+        done = set_roles(session=session, actor=actor, username=chosen, roles=new_roles)
+        template = ROLES_SAVED if done.old != done.new else ROLES_UNCHANGED
+        return template.format(
+            username=chosen, old=_roles_text(done.old), new=_roles_text(done.new)
+        )
+    if change == "deactivate":
         deactivate_user(session=session, actor=actor, username=chosen)
-    elif change == "reactivate":
+        return DEACTIVATED.format(username=chosen)
+    if change == "reactivate":
         reactivate_user(session=session, actor=actor, username=chosen)
-    else:
-        unlock_user(session=session, actor=actor, username=chosen)
-    return True
+        return REACTIVATED.format(username=chosen)
+    unlock_user(session=session, actor=actor, username=chosen)
+    return UNLOCKED.format(username=chosen)
 
 
-if clicked is not None and attempt(lambda s: _apply(s, clicked)):
+if clicked is not None and (done := attempt(lambda s: _apply(s, clicked))):
+    st.session_state[DONE] = done
     st.rerun()
 
 st.subheader("Trusted model types")

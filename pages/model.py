@@ -19,6 +19,7 @@ from core.services.inventory import (
     stage_history,
     version_summaries,
 )
+from core.services.permissions import CARD_ROLES
 
 user = user_session.signed_in_user()
 choices = attempt(lambda s: model_choices(session=s)) or []
@@ -82,7 +83,7 @@ with card_tab:
         for key, label in CARD_FIELDS.items()
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if user.has("model_owner", "developer", "risk_manager", "admin"):
+    if user.has(*CARD_ROLES):
         with st.expander("Edit the card"), st.form(f"card_{model_id}"):
             edits = {
                 key: st.text_area(

@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 import click
 from sqlmodel import Session
 
+from core.db import session_scope
 from core.errors import GatehouseError, InputProblems
 from core.logging_setup import configure_logging
 from core.services.auth import authenticate
+from core.services.permissions import OPERATOR, Actor
 from core.tables import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,17 +72,23 @@ def read_password(prompt: str = "Password") -> str:
     return password
 
 
-def cli_actor(session: Session, username: str | None) -> User | None:
+def cli_actor(session: Session, username: str | None) -> Actor:
     """The acting user: --user or GATEHOUSE_USER with GATEHOUSE_PASSWORD (or stdin).
 
-    None means the operator at the command line, who holds the database itself; only set-up and
-    user administration accept that.
+    Without a user, OPERATOR: the operator at the command line, who holds the database itself;
+    only set-up and user administration accept that. The sign-in runs in a short transaction of
+    its own, so the user's row is not held locked while the command works; call this before the
+    command's first query (SQLite has one writer at a time).
     """
     username = username or os.environ.get("GATEHOUSE_USER")
     if not username:
-        return None
+        return OPERATOR
     password = os.environ.get("GATEHOUSE_PASSWORD") or read_password(f"Password for {username}")
-    return authenticate(session=session, username=username, password=password)
+    with session_scope() as own:
+        user_id = authenticate(session=own, username=username, password=password).id
+    user = session.get(User, user_id)
+    assert user is not None
+    return user
 
 
 @click.group()
@@ -102,7 +110,7 @@ NEEDS_USER = (
 def required_actor(session: Session, username: str | None) -> User:
     """The signed-in user for commands that must be attributed to a person."""
     actor = cli_actor(session, username)
-    if actor is None:
+    if not isinstance(actor, User):
         raise InputProblems([NEEDS_USER])
     return actor
 

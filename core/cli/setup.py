@@ -42,14 +42,25 @@ def init(as_json: bool) -> None:
 
 @main.command()
 @click.option("--reset", is_flag=True, help="Drop everything and build the demo again.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Seed (or reset) even a database that holds users the demo did not create.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handles_errors
-def demo(reset: bool, as_json: bool) -> None:
-    """Seed the demo content once (users, data set, models); --reset rebuilds it."""
+def demo(reset: bool, force: bool, as_json: bool) -> None:
+    """Seed the demo content once (users, data set, models); --reset rebuilds it.
+
+    Its accounts sign in with a published password, so a database with other users is refused
+    unless --force.
+    """
     from core.demo.seed import seed_demo
 
     migrate()
-    result = seed_demo(reset=reset)
+    result = seed_demo(reset=reset, force=force)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     emit(result.to_dict(), as_json, lambda _d: result.describe())
 
 

@@ -17,6 +17,7 @@ from core.services.checkpoints import (
     take_checkpoint,
     verify_trail,
 )
+from core.services.permissions import OPERATOR
 from core.services.signing import public_key_pem
 
 UNREADABLE = (
@@ -72,7 +73,9 @@ def audit_verify(checkpoint_file: Path | None, public_key_file: Path | None, as_
     checkpoint = Checkpoint.from_dict(_read_json(checkpoint_file)) if checkpoint_file else None
     public = public_key_file.read_text(encoding="utf-8") if public_key_file else None
     with session_scope() as session:
-        result = verify_trail(session=session, actor=None, checkpoint=checkpoint, public_key=public)
+        result = verify_trail(
+            session=session, actor=OPERATOR, checkpoint=checkpoint, public_key=public
+        )
     emit(result.to_dict(), as_json, lambda _: _verification_text(result))
     if not result.intact:
         raise SystemExit(1)
@@ -85,7 +88,7 @@ def audit_verify(checkpoint_file: Path | None, public_key_file: Path | None, as_
 def audit_checkpoint(output: Path | None, as_json: bool) -> None:
     """Sign a statement of (event count, head hash, Merkle root, time) with the installation key."""
     with session_scope() as session:
-        checkpoint = take_checkpoint(session=session, actor=None, reason="manual")
+        checkpoint = take_checkpoint(session=session, actor=OPERATOR, reason="manual")
     data = checkpoint.to_dict()
     if output is not None:
         output.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

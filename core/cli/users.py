@@ -12,7 +12,7 @@ from core.cli.base import (
     read_password,
 )
 from core.db import check_schema, session_scope
-from core.services.auth import ROLES
+from core.services.permissions import ROLES
 
 
 @main.group()

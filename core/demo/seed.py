@@ -10,16 +10,42 @@ from typing import Any
 from sqlmodel import select
 
 from core.config import get_settings
-from core.db import downgrade, migrate, session_scope
+from core.db import downgrade, migrate, safe_url, session_scope
 from core.demo.data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
+from core.errors import InputProblems
 from core.services.evidence import DEFAULT_ROWS, compute_explanation, evaluate_version
 from core.services.inventory import promote_version, register_version
-from core.services.users import add_user
+from core.services.permissions import OPERATOR
+from core.services.users import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, add_user
 from core.tables import ModelEntry, User
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoResult", "seed_demo"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEMO_USERS",
+    "DemoResult",
+    "check_database_for_demo",
+    "demo_email",
+    "foreign_users",
+    "seed_demo",
+]
 
-DEMO_PASSWORD = "gatehouse-demo"  # noqa: S105 (documented demo credential)
+REAL_USERS = (
+    "The database at {url} holds {users} the demo did not create ({names}); the demo would add "
+    "accounts with the published password {password!r}, an admin among them, so point "
+    "GATEHOUSE_DATABASE_URL at an empty database, or pass --force to seed it anyway."
+)
+REAL_USERS_RESET = (
+    "The database at {url} holds {users} the demo did not create ({names}); --reset would drop "
+    "them with everything else, so pass --force as well to reset it anyway."
+)
+FORCED_RESET = (
+    "Dropped a database with {users} the demo did not create ({names}) to rebuild the demo; "
+    "its accounts sign in with the published password {password!r}."
+)
+FORCED = (
+    "Seeding the demo into a database with {users} it did not create ({names}): its accounts "
+    "sign in with the published password {password!r}; deactivate them before real use."
+)
 # username, display name, role
 DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("ada", "Ada Admin", "admin"),
@@ -36,14 +62,20 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What seeding did: whether it was already there, and the logins."""
+    """What seeding did: whether it was already there, the logins, and any warning."""
 
     already_seeded: bool
     users: list[dict[str, str]] = field(default_factory=list)
     models: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"already_seeded": self.already_seeded, "users": self.users, "models": self.models}
+        return {
+            "already_seeded": self.already_seeded,
+            "users": self.users,
+            "models": self.models,
+            "warnings": self.warnings,
+        }
 
     def describe(self) -> str:
         head = "Demo content was already there." if self.already_seeded else "Demo content seeded."
@@ -117,7 +149,7 @@ def _register_demo_models(demo_dir: Path) -> list[dict[str, Any]]:
             card = {"purpose": files.purposes[name], **spec["card"]}
             result = register_version(
                 session=session,
-                actor=None,
+                actor=OPERATOR,
                 name=name,
                 artifact=files.model_paths[name],
                 eval_data=files.eval_csv,
@@ -134,17 +166,17 @@ def _register_demo_models(demo_dir: Path) -> list[dict[str, Any]]:
             for stage in spec["stages"]:
                 promote_version(
                     session=session,
-                    actor=None,
+                    actor=OPERATOR,
                     version_id=result.version_id,
                     stage=stage,
                     reason="demo history",
                 )
             evaluate_version(
-                session=session, actor=None, version_id=result.version_id, segments=["region"]
+                session=session, actor=OPERATOR, version_id=result.version_id, segments=["region"]
             )
             compute_explanation(
                 session=session,
-                actor=None,
+                actor=OPERATOR,
                 version_id=result.version_id,
                 rows=spec.get("explain_rows", DEFAULT_ROWS),
             )
@@ -158,29 +190,70 @@ def _register_demo_models(demo_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
-def seed_demo(*, reset: bool = False) -> DemoResult:
-    """Seed the demo once; with ``reset``, drop every table and the data folder's files first."""
+def demo_email(username: str) -> str:
+    """The e-mail address that marks an account as made by the demo."""
+    return f"{username}@{DEMO_EMAIL_DOMAIN}"
+
+
+def foreign_users() -> list[str]:
+    """Usernames in the configured database that the demo did not create, by name."""
+    demo = {(username, demo_email(username)) for username, _, _ in DEMO_USERS}
+    with session_scope() as session:
+        rows = session.exec(select(User.username, User.email).order_by(User.username)).all()
+    return [username for username, email in rows if (username, email) not in demo]
+
+
+def check_database_for_demo(*, force: bool, reset: bool) -> list[str]:
+    """Refuse (InputProblems) or, forced, warn when the database holds users the demo did not
+    create: seeding would give it accounts with the published password, resetting would drop
+    them. Returns the warnings."""
+    others = foreign_users()
+    if not others:
+        return []
     settings = get_settings()
+    names = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+    users = f"{len(others)} user" + ("s" if len(others) != 1 else "")
+    fields = {"users": users, "names": names, "password": DEMO_PASSWORD}
+    if not force:
+        refusal = REAL_USERS_RESET if reset else REAL_USERS
+        raise InputProblems([refusal.format(url=safe_url(settings.database_url), **fields)])
+    return [(FORCED_RESET if reset else FORCED).format(**fields)]
+
+
+def _already_seeded() -> bool:
+    with session_scope() as session:
+        found = session.exec(select(ModelEntry.id).where(ModelEntry.name == "credit-gbm")).first()
+    return found is not None
+
+
+def seed_demo(*, reset: bool = False, force: bool = False) -> DemoResult:
+    """Seed the demo once; with ``reset``, drop every table and the data folder's files first.
+
+    A database that holds users the demo did not create is refused (its accounts would sign in
+    with the published password), unless ``force``: then the result carries a warning.
+    """
+    settings = get_settings()
+    if not reset and _already_seeded():
+        return DemoResult(already_seeded=True, users=_logins())
+    warnings = check_database_for_demo(force=force, reset=reset)
     if reset:
         downgrade(settings.database_url, "base")
         for sub in ("artifacts", "datasets", "demo"):
             shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
         migrate(settings.database_url)
     with session_scope() as session:
-        if session.exec(select(ModelEntry.id).where(ModelEntry.name == "credit-gbm")).first():
-            return DemoResult(already_seeded=True, users=_logins())
         existing = set(session.exec(select(User.username)).all())
         for username, name, role in DEMO_USERS:
             if username in existing:
                 continue
             add_user(
                 session=session,
-                actor=None,
+                actor=OPERATOR,
                 username=username,
                 password=DEMO_PASSWORD,
                 roles=[role],
                 display_name=name,
-                email=f"{username}@demo.gatehouse.example",
+                email=demo_email(username),
             )
     models = _register_demo_models(settings.data_dir / "demo")
-    return DemoResult(already_seeded=False, users=_logins(), models=models)
+    return DemoResult(already_seeded=False, users=_logins(), models=models, warnings=warnings)

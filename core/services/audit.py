@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from core.tables import AuditEvent, User, utcnow
+from core.services.permissions import Actor
+from core.tables import AuditEvent, utcnow
 
 __all__ = [
     "GENESIS",
@@ -74,7 +75,7 @@ def _body(event: Any) -> dict[str, Any]:
 def append_event(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     subject_type: str,
     subject_id: str | int,
@@ -82,7 +83,8 @@ def append_event(
 ) -> AuditEvent:
     """Append one event to the chain inside the caller's transaction (it lands with the change).
 
-    ``actor`` None means the system itself (migrations, the demo, background jobs).
+    ``actor`` is the acting user or ``OPERATOR`` (recorded as "operator"); None means the system
+    itself (migrations, background jobs re-queueing work).
     """
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
@@ -90,8 +92,8 @@ def append_event(
     tip = session.exec(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()  # type: ignore[union-attr]
     event = AuditEvent(
         occurred_at=utcnow(),
-        actor_id=actor.id if actor else None,
-        actor=actor.username if actor else "system",
+        actor_id=actor.id if actor is not None else None,
+        actor=actor.username if actor is not None else "system",
         action=action,
         subject_type=subject_type,
         subject_id=str(subject_id),

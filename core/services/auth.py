@@ -1,39 +1,40 @@
-"""Passwords, sign-in with lockout, browser sessions, and role checks.
+"""Passwords, sign-in with lockout, single sign-on, and browser sessions.
 
-Every service calls ``require_role`` with the acting user, so a rule holds whatever page or
-command makes the call.
+Roles and permission checks live in ``core.services.permissions``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.config import get_settings
-from core.errors import AccountLocked, AuthenticationFailed, PermissionDenied
+from core.errors import AuthenticationFailed
 from core.services.audit import append_event
-from core.tables import User, UserRole, UserSession, utcnow
+from core.tables import User, UserSession, UTCDateTime, utcnow
 
 __all__ = [
     "COOKIE_NAME",
-    "Role",
+    "NO_SSO_ACCOUNT",
+    "SIGN_IN_REFUSED",
+    "SSO_AMBIGUOUS",
     "SessionStart",
     "authenticate",
     "end_session",
     "exchange_ticket",
     "hash_password",
-    "require_role",
     "resolve_session",
-    "roles_of",
+    "sign_in_with_sso",
     "start_session",
     "verify_password",
 ]
@@ -41,30 +42,21 @@ __all__ = [
 COOKIE_NAME = "gatehouse_session"
 TICKET_SECONDS = 60
 
-WRONG_CREDENTIALS = "Unknown username or wrong password; check both and try again."
-LOCKED = (
-    "The account {username!r} is locked after {n} failed sign-ins until {until} UTC; wait, or ask "
-    "an admin to unlock it."
+# One answer for an unknown user, a wrong password, a locked and a deactivated account, so the
+# sign-in form never confirms that a username exists; the audit trail records the real reason.
+SIGN_IN_REFUSED = (
+    "Sign-in refused: the username or password is wrong, or the account is locked or "
+    "deactivated; check both, and after {n} failed tries wait {minutes:g} minutes or ask an "
+    "admin to unlock it."
 )
-INACTIVE = "The account {username!r} is deactivated; ask an admin to reactivate it."
-NOT_ALLOWED = "{who} may not {action}: it needs the role {needed}, and {who} has {held}."
-
-
-class Role(StrEnum):
-    """Organisational roles. ``auditor`` reads everything and changes nothing."""
-
-    admin = "admin"
-    model_owner = "model_owner"
-    developer = "developer"
-    validator = "validator"
-    risk_manager = "risk_manager"
-    sme = "sme"
-    compliance = "compliance"
-    ml_engineer = "ml_engineer"
-    auditor = "auditor"
-
-
-ROLES = tuple(r.value for r in Role)
+NO_SSO_ACCOUNT = (
+    "Your single sign-on account {email} has no active Gatehouse user; ask an admin to add one "
+    "with that e-mail address."
+)
+SSO_AMBIGUOUS = (
+    "Your single sign-on account {email} matches several active Gatehouse users; ask an admin to "
+    "keep that e-mail address on one of them."
+)
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile).
 _hasher = PasswordHasher()
@@ -86,89 +78,141 @@ def verify_password(password: str, password_hash: str) -> tuple[bool, str | None
     return True, hash_password(password) if _hasher.check_needs_rehash(password_hash) else None
 
 
-def roles_of(session: Session, user: User) -> set[str]:
-    """The roles a user holds."""
-    return set(session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).all())
+def _refusal() -> AuthenticationFailed:
+    settings = get_settings()
+    return AuthenticationFailed(
+        SIGN_IN_REFUSED.format(n=settings.lockout_threshold, minutes=settings.lockout_minutes)
+    )
 
 
-def require_role(session: Session, user: User, action: str, *allowed: str) -> None:
-    """Raise PermissionDenied unless the user is active and holds one of ``allowed``."""
-    if not user.is_active:
-        raise PermissionDenied(INACTIVE.format(username=user.username))
-    held = roles_of(session, user)
-    if held.isdisjoint(allowed):
-        raise PermissionDenied(
-            NOT_ALLOWED.format(
-                who=user.username,
-                action=action,
-                needed=" or ".join(sorted(allowed)),
-                held=", ".join(sorted(held)) or "no role",
-            )
+def _count_failure(session: Session, user: User, now: datetime) -> tuple[int, datetime | None]:
+    """Add one failed sign-in in a single UPDATE ... RETURNING; lock at the threshold.
+
+    An account already locked stays locked until its time runs out (failures do not extend it).
+    """
+    settings = get_settings()
+    until = now + timedelta(minutes=settings.lockout_minutes)
+    unlocked = sa.or_(col(User.locked_until).is_(None), col(User.locked_until) <= now)
+    reaches = col(User.failed_logins) + 1 >= settings.lockout_threshold
+    stmt = (
+        sa.update(User)
+        .where(col(User.id) == user.id)
+        .values(
+            failed_logins=col(User.failed_logins) + 1,
+            locked_until=sa.case(
+                (sa.and_(reaches, unlocked), sa.literal(until, UTCDateTime())),
+                else_=col(User.locked_until),
+            ),
         )
+        .returning(col(User.failed_logins), col(User.locked_until))
+    )
+    count, locked_until = session.execute(
+        stmt, execution_options={"synchronize_session": False}
+    ).one()
+    return int(count), locked_until
+
+
+def _record_refusal(
+    session: Session, subject: str, action: str, details: Mapping[str, Any]
+) -> AuthenticationFailed:
+    append_event(
+        session=session,
+        actor=None,
+        action=action,
+        subject_type="user",
+        subject_id=subject[:64],
+        details=details,
+    )
+    session.commit()  # the edge rolls back on the error: the refusal must be kept now
+    return _refusal()
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User:
     """Check a password sign-in, counting failures and locking the account after too many.
 
-    The failure count and lock are committed even though the sign-in is refused.
+    An unknown user, a wrong password, a locked and a deactivated account all get the same
+    ``SIGN_IN_REFUSED``; the audit trail records which it was (``sign_in_failed`` for a wrong
+    password, ``sign_in_refused`` with a reason otherwise). The user's row stays locked from
+    reading the failure count to writing it (``FOR NO KEY UPDATE`` on PostgreSQL, the write lock
+    on SQLite) and the count is raised in one ``UPDATE ... RETURNING``, so concurrent guesses are
+    counted one by one and no more than ``lockout_threshold`` passwords are checked before the
+    lock. Every refused attempt on an existing account counts, locked ones included.
+
+    Exception to the transaction rule: a refusal (count, lock and event) is committed here before
+    it is raised, since the edge rolls back on errors. A success only flushes, and keeps the row
+    locked until the caller's commit: sign in in a short transaction of its own.
     """
-    settings = get_settings()
-    user = session.exec(select(User).where(User.username == username.strip())).first()
+    name = username.strip()
+    user = session.exec(
+        select(User)
+        .where(User.username == name)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()
     if user is None or user.password_hash is None:
         verify_password(password, _DUMMY_HASH)
+        reason = "unknown user" if user is None else "no password: single sign-on only"
+        subject = name if user is None else str(user.id)
+        raise _record_refusal(session, subject, "sign_in_refused", {"reason": reason})
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        count, until = _count_failure(session, user, now)
+        details = {"reason": "locked", "failed_logins": count, "locked_until": until}
+        refusal = _record_refusal(session, str(user.id), "sign_in_refused", details)
+        verify_password(password, _DUMMY_HASH)  # a locked account answers as slowly as any
+        raise refusal
+    ok, new_hash = verify_password(password, user.password_hash)
+    if not ok:
+        count, until = _count_failure(session, user, now)
+        details = {"reason": "wrong password", "failed_logins": count}
+        if until is not None and until > now:
+            details["locked_until"] = until
+        raise _record_refusal(session, str(user.id), "sign_in_failed", details)
+    if not user.is_active:
+        raise _record_refusal(session, str(user.id), "sign_in_refused", {"reason": "deactivated"})
+    if user.failed_logins or user.locked_until is not None or new_hash:
+        user.failed_logins = 0
+        user.locked_until = None
+        if new_hash:
+            user.password_hash = new_hash
+        session.add(user)
+        session.flush()
+    return user
+
+
+def sign_in_with_sso(*, session: Session, email: str, issuer: str) -> SessionStart:
+    """Open a session for the one active user whose e-mail the identity provider vouched for.
+
+    The session row and its ``sign_in`` event are like a password sign-in's (method "sso"), so
+    signing out is recorded the same way. Exception to the transaction rule: a refusal (no such
+    user, or several) is recorded and committed before it is raised.
+    """
+    email = email.strip().lower()
+    found = (
+        session.exec(
+            select(User)
+            .where(User.email == email, col(User.is_active))
+            .order_by(col(User.id))
+            .limit(2)
+        ).all()
+        if email
+        else []
+    )
+    if len(found) != 1:
+        shown = email or "(no e-mail)"
+        message = (NO_SSO_ACCOUNT if not found else SSO_AMBIGUOUS).format(email=shown)
+        reason = "no active user with that e-mail" if not found else "several users share it"
         append_event(
             session=session,
             actor=None,
             action="sign_in_refused",
             subject_type="user",
-            subject_id=username.strip()[:64],
-            details={"reason": "unknown user"},
+            subject_id=shown[:64],
+            details={"method": "sso", "issuer": issuer, "reason": reason},
         )
         session.commit()
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(
-            LOCKED.format(
-                username=user.username,
-                n=settings.lockout_threshold,
-                until=user.locked_until.strftime("%Y-%m-%d %H:%M"),
-            )
-        )
-    ok, new_hash = verify_password(password, user.password_hash)
-    if not ok:
-        user.failed_logins += 1
-        details: dict[str, object] = {"failed_logins": user.failed_logins}
-        if user.failed_logins >= settings.lockout_threshold:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            details["locked_until"] = user.locked_until
-        session.add(user)
-        append_event(
-            session=session,
-            actor=None,
-            action="sign_in_failed",
-            subject_type="user",
-            subject_id=str(user.id),
-            details=details,
-        )
-        session.commit()
-        if user.locked_until is not None and user.locked_until > now:
-            raise AccountLocked(
-                LOCKED.format(
-                    username=user.username,
-                    n=settings.lockout_threshold,
-                    until=user.locked_until.strftime("%Y-%m-%d %H:%M"),
-                )
-            )
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
-    if not user.is_active:
-        raise AuthenticationFailed(INACTIVE.format(username=user.username))
-    user.failed_logins = 0
-    user.locked_until = None
-    if new_hash:
-        user.password_hash = new_hash
-    session.add(user)
-    return user
+        raise AuthenticationFailed(message)
+    return start_session(session=session, user=found[0], method="sso", details={"issuer": issuer})
 
 
 def _sha(value: str) -> str:
@@ -187,8 +231,17 @@ class SessionStart:
     ticket: str
 
 
-def start_session(*, session: Session, user: User, method: str = "password") -> SessionStart:
-    """Open a browser session for a signed-in user, with a one-time ticket valid for a minute."""
+def start_session(
+    *,
+    session: Session,
+    user: User,
+    method: str = "password",
+    details: Mapping[str, Any] | None = None,
+) -> SessionStart:
+    """Open a browser session for a signed-in user, with a one-time ticket valid for a minute.
+
+    ``details`` adds to the ``sign_in`` event (e.g. the identity provider).
+    """
     now = utcnow()
     ticket = secrets.token_urlsafe(32)
     row = UserSession(
@@ -208,7 +261,7 @@ def start_session(*, session: Session, user: User, method: str = "password") -> 
         action="sign_in",
         subject_type="user",
         subject_id=str(user.id),
-        details={"method": method, "session": row.id},
+        details={**(details or {}), "method": method, "session": row.id},
     )
     assert row.id is not None
     return SessionStart(session_id=row.id, ticket=ticket)
@@ -279,10 +332,3 @@ def end_session(
         subject_id=str(row.user_id),
         details={"session": row.id},
     )
-
-
-def check_roles(roles: Iterable[str]) -> list[str]:
-    """Problems with a list of role names (unknown ones), as sentences."""
-    return [
-        f"Unknown role {r!r}; choose from: {', '.join(ROLES)}." for r in roles if r not in ROLES
-    ]

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from core.errors import InputProblems
 from core.rules.merkle import merkle_root
 from core.services.audit import append_event, canonical_json, verify_chain
-from core.services.auth import require_role
+from core.services.permissions import AUDIT_ROLES, Actor, require_role
 from core.services.signing import (
     fingerprint,
     installation_key,
@@ -30,7 +30,7 @@ from core.services.signing import (
     sign,
     verify_signature,
 )
-from core.tables import AuditCheckpoint, AuditEvent, User, utcnow
+from core.tables import AuditCheckpoint, AuditEvent, utcnow
 
 __all__ = [
     "CHECKPOINT_KIND",
@@ -39,12 +39,12 @@ __all__ = [
     "chain_hashes",
     "ensure_daily_checkpoint",
     "latest_checkpoint",
+    "system_checkpoint",
     "take_checkpoint",
     "verify_trail",
 ]
 
 CHECKPOINT_KIND = "gatehouse.audit-checkpoint/1"
-READERS = ("admin", "auditor", "risk_manager", "compliance")
 NOT_A_CHECKPOINT = (
     "The file is not a Gatehouse checkpoint (it needs `statement`, `signature` and `public_key`); "
     "pass a file written by `gatehouse audit checkpoint`."
@@ -131,13 +131,18 @@ def _root(hashes: list[str]) -> str:
     return merkle_root([bytes.fromhex(h) for h in hashes]).hex()
 
 
-def take_checkpoint(*, session: Session, actor: User | None, reason: str = "manual") -> Checkpoint:
-    """Sign (event count, head hash, Merkle root, time), store it, and record that it was taken.
+def take_checkpoint(*, session: Session, actor: Actor, reason: str = "manual") -> Checkpoint:
+    """Sign (event count, head hash, Merkle root, time), store it, and record that it was taken."""
+    require_role(session, actor, "take an audit checkpoint", *AUDIT_ROLES)
+    return _checkpoint(session, actor, reason)
 
-    ``actor`` None is the system (the daily checkpoint, an approval) or the operator's CLI.
-    """
-    if actor is not None:
-        require_role(session, actor, "take an audit checkpoint", *READERS)
+
+def system_checkpoint(session: Session, reason: str) -> Checkpoint:
+    """A checkpoint the system takes itself: the daily one, and one at every approval."""
+    return _checkpoint(session, None, reason)
+
+
+def _checkpoint(session: Session, actor: Actor | None, reason: str) -> Checkpoint:
     hashes = chain_hashes(session)
     public = installation_key().public_key()
     head = hashes[-1] if hashes else ""
@@ -188,7 +193,7 @@ def ensure_daily_checkpoint(session: Session, *, every: timedelta = timedelta(da
     newest = session.exec(select(sa.func.max(AuditCheckpoint.created_at))).first()
     if newest is not None and utcnow() - newest < every:
         return False
-    take_checkpoint(session=session, actor=None, reason="daily")
+    system_checkpoint(session, "daily")
     return True
 
 
@@ -221,7 +226,7 @@ def _check_against(checkpoint: Checkpoint, hashes: list[str], public_pem: str | 
 def verify_trail(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     checkpoint: Checkpoint | None = None,
     public_key: str | None = None,
 ) -> TrailVerification:
@@ -230,8 +235,7 @@ def verify_trail(
     ``public_key`` (PEM) pins the key the checkpoint must be signed by; without it, the key in
     the checkpoint file is used, which proves integrity of the file but not who wrote it.
     """
-    if actor is not None:
-        require_role(session, actor, "verify the audit trail", *READERS)
+    require_role(session, actor, "verify the audit trail", *AUDIT_ROLES)
     check = verify_chain(session=session)
     hashes = chain_hashes(session)
     problems = [check.problem] if check.problem else []

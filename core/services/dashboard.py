@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
-from core.services.auth import Role, require_role
 from core.services.evidence import evidence_overview
+from core.services.permissions import Role, require_role
 from core.tables import AuditEvent, Job, User
 
 __all__ = ["DashboardSummary", "ModelEvidenceStatus", "dashboard_summary"]

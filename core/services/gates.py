@@ -22,10 +22,10 @@ from core.rules.gates import GATE_IDS, Act, GateSpec, GateState, Opinion, next_s
 from core.rules.segregation import ActorFacts, PriorAct, check_act
 from core.services import findings_gate
 from core.services.audit import append_event
-from core.services.auth import roles_of
-from core.services.checkpoints import take_checkpoint
+from core.services.checkpoints import system_checkpoint
 from core.services.gate_facts import VersionFacts, version_facts
 from core.services.notifications import notify_roles
+from core.services.permissions import roles_of
 from core.services.signatures import (
     confirm_signer,
     manifest_hash,
@@ -505,7 +505,7 @@ def _after_move(
                 link=f"gate?version={gate.version_id}&gate={nxt.gate_id}",
             )
         session.flush()
-        take_checkpoint(session=session, actor=None, reason="approval")
+        system_checkpoint(session, "approval")
 
 
 def suggested_meaning(session: Session, version_id: int, gate_id: str, act: Act) -> str:

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from core.services.audit import append_event
+from core.services.permissions import OPERATOR, Actor
 from core.tables import Job, User, utcnow
 
 __all__ = [
@@ -135,9 +136,10 @@ class JobContext:
             ).first()
         return held is not None
 
-    def actor(self, session: Session) -> User | None:
-        """The user who asked for the job (None: the operator or the system)."""
-        return session.get(User, self.requested_by) if self.requested_by else None
+    def actor(self, session: Session) -> Actor:
+        """The user who asked for the job (OPERATOR when the operator did)."""
+        user = session.get(User, self.requested_by) if self.requested_by else None
+        return user if user is not None else OPERATOR
 
 
 def _leased(statement: sa.Update, ctx: JobContext) -> sa.Update:

@@ -32,7 +32,6 @@ from sqlmodel import Session, col, select
 from core.db import session_scope
 from core.errors import GatehouseError, NotFound
 from core.services.audit import append_event, canonical_json
-from core.services.auth import require_role
 from core.services.housekeeping import run_housekeeping
 from core.services.job_leases import (
     ACTIVE_STATES,
@@ -49,7 +48,8 @@ from core.services.job_leases import (
     wake_workers,
     worker_name,
 )
-from core.tables import Job, User, utcnow
+from core.services.permissions import EVIDENCE_ROLES, Actor, require_role
+from core.tables import Job, utcnow
 
 __all__ = [
     "HANDLERS",
@@ -98,21 +98,18 @@ def handler_for(kind: str) -> Callable[[JobContext], int]:
 def submit_job(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     kind: str,
     version_id: int | None,
     params: dict[str, Any] | None = None,
 ) -> Job:
     """Queue a job in the caller's transaction, or return the identical job already waiting.
 
-    Only people who may compute evidence may queue work (``actor`` None is the operator).
+    Only people who may compute evidence may queue work (or the operator).
     """
-    from core.services.evidence import EVIDENCE_ROLES
-
     if kind not in HANDLERS:
         raise GatehouseError([UNKNOWN_KIND.format(kind=kind, kinds=sorted(HANDLERS))])
-    if actor is not None:
-        require_role(session, actor, f"start {kind} jobs", *EVIDENCE_ROLES)
+    require_role(session, actor, f"start {kind} jobs", *EVIDENCE_ROLES)
     params_json = canonical_json(params or {})
     active = session.exec(
         select(Job).where(

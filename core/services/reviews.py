@@ -10,8 +10,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.rules.gates import Act, GateSpec, GateState
-from core.services.auth import roles_of
 from core.services.notifications import notify_roles
+from core.services.permissions import roles_of
 from core.tables import Gate, GateAct, ModelEntry, ModelVersion, Notification, User, utcnow
 
 __all__ = ["ReviewItem", "my_reviews", "remind_overdue"]

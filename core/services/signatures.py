@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.errors import AccountLocked, AuthenticationFailed, InputProblems
+from core.errors import AuthenticationFailed, InputProblems
 from core.services.audit import append_event, canonical_json
 from core.services.auth import authenticate, verify_password
 from core.tables import User, UserSession, utcnow
@@ -33,6 +33,10 @@ __all__ = [
 SSO_WINDOW = timedelta(minutes=5)
 WRONG_SIGNING_PASSWORD = (
     "The password is wrong, so nothing was signed; re-enter your own password to sign."  # noqa: S105
+)
+SIGNING_LOCKED = (
+    "Your account is locked after repeated wrong passwords, so nothing was signed; wait for the "
+    "lock to end or ask an admin to unlock it."
 )
 SSO_TOO_OLD = (
     "Signing needs a sign-in with your identity provider from the last five minutes; "
@@ -68,16 +72,15 @@ def confirm_signer(*, session: Session, user: User, password: str | None, act: s
         select(User.password_hash, User.locked_until).where(User.id == user.id)
     ).one()
     session.rollback()
-    locked = row[1] is not None and row[1] > utcnow()
-    if not locked and verify_password(password or "", row[0] or "")[0]:
+    if row[1] is not None and row[1] > utcnow():
+        _refuse(session, user, act, "account locked")
+        raise AuthenticationFailed(SIGNING_LOCKED)
+    if verify_password(password or "", row[0] or "")[0]:
         return
-    try:  # count the failure (and refuse a locked account) exactly as a failed sign-in does
+    try:  # count the failure exactly as a failed sign-in does (it may lock the account)
         authenticate(session=session, username=user.username, password=password or "")
     except AuthenticationFailed as err:
-        session.rollback()
-        _refuse(session, user, act, "account locked" if locked else "wrong password")
-        if isinstance(err, AccountLocked):
-            raise
+        _refuse(session, user, act, "wrong password")
         raise AuthenticationFailed(WRONG_SIGNING_PASSWORD) from err
     # Reaching here, the password matched on the second look (it changed meanwhile): accepted.
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from core.errors import InputProblems, NotFound
 from core.files.artifacts import TRUSTED_TYPES, is_denied
 from core.services.audit import append_event
-from core.services.auth import Role, require_role
+from core.services.permissions import Actor, Role, require_role
 from core.tables import TrustedType, User
 
 __all__ = [
@@ -67,10 +67,9 @@ class TrustedTypePublic:
         }
 
 
-def _check_admin(session: Session, actor: User | None, action: str) -> None:
+def _check_admin(session: Session, actor: Actor, action: str) -> None:
     # actor None: the operator at the command line, who holds the database itself.
-    if actor is not None:
-        require_role(session, actor, action, Role.admin)
+    require_role(session, actor, action, Role.admin)
 
 
 def trusted_type_names(*, session: Session) -> tuple[str, ...]:
@@ -79,7 +78,7 @@ def trusted_type_names(*, session: Session) -> tuple[str, ...]:
     return tuple(n for n in names if not is_denied(n))
 
 
-def list_trusted_types(*, session: Session, actor: User | None) -> list[TrustedTypePublic]:
+def list_trusted_types(*, session: Session, actor: Actor) -> list[TrustedTypePublic]:
     """The allowlist with who added each type; admins (and the operator) only."""
     _check_admin(session, actor, "list trusted types")
     rows = session.exec(select(TrustedType).order_by(TrustedType.type_name)).all()
@@ -93,7 +92,7 @@ def list_trusted_types(*, session: Session, actor: User | None) -> list[TrustedT
 
 
 def add_trusted_type(
-    *, session: Session, actor: User | None, type_name: str, reason: str
+    *, session: Session, actor: Actor, type_name: str, reason: str
 ) -> TrustedTypePublic:
     """Put a reviewed type on the allowlist; refused for denied, built-in and listed types."""
     _check_admin(session, actor, "trust skops types")
@@ -128,7 +127,7 @@ def add_trusted_type(
     return TrustedTypePublic(name, reason, actor.username if actor else None, row.added_at)
 
 
-def remove_trusted_type(*, session: Session, actor: User | None, type_name: str) -> None:
+def remove_trusted_type(*, session: Session, actor: Actor, type_name: str) -> None:
     """Take a type off the allowlist; model files that need it no longer load."""
     _check_admin(session, actor, "trust skops types")
     name = type_name.strip()

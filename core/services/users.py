@@ -1,4 +1,9 @@
-"""User administration: add, list, change roles, deactivate, unlock. Users are never deleted."""
+"""User administration: add, list, change roles, deactivate, unlock. Users are never deleted.
+
+Every change is checked (admins, or the operator), flushed with its audit event, and committed
+by the edge. The last active admin keeps the admin role and stays active, so Gatehouse always
+has someone who can administer it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,30 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.errors import InputProblems, NotFound
 from core.services.audit import append_event
-from core.services.auth import Role, check_roles, hash_password, require_role, roles_of
+from core.services.auth import hash_password, verify_password
+from core.services.permissions import (
+    ADMIN_ROLES,
+    USER_LIST_ROLES,
+    Actor,
+    Role,
+    check_roles,
+    require_role,
+    roles_of,
+)
 from core.tables import User, UserRole, utcnow
 
 __all__ = [
+    "DEMO_EMAIL_DOMAIN",
+    "DEMO_PASSWORD",
+    "RoleChange",
     "UserPublic",
     "add_user",
     "deactivate_user",
+    "demo_accounts_with_published_password",
     "get_user",
     "list_users",
     "reactivate_user",
@@ -34,6 +52,25 @@ USERNAME_SHAPE = (
 SHORT_PASSWORD = f"The password is shorter than {MIN_PASSWORD} characters; choose a longer one."
 NO_ROLE = "A user needs at least one role; give one with --role (e.g. --role sme)."
 UNKNOWN_USER = "No user is called {username!r}; check the name with `gatehouse user list`."
+SELF_DEACTIVATE = "You cannot deactivate your own account; ask another admin."
+LAST_ADMIN_ROLE = (
+    "{username} is the last active admin; give another user the admin role before removing it "
+    "from {username}."
+)
+LAST_ADMIN_DEACTIVATE = (
+    "{username} is the last active admin; give another user the admin role before deactivating "
+    "{username}."
+)
+#: The demo's published password, and the e-mail domain that marks the accounts the demo made.
+DEMO_PASSWORD = "gatehouse-demo"  # noqa: S105 (documented demo credential)
+DEMO_EMAIL_DOMAIN = "demo.gatehouse.example"
+# password hash -> whether it is the published password. A hash never changes meaning, so the
+# answer holds for the life of the process and each hash costs one argon2 check at most.
+_PUBLISHED: dict[str, bool] = {}
+
+# Any fixed number: the advisory lock that serialises admin-count checks on PostgreSQL (SQLite
+# serialises every writer already), so two admins demoting each other cannot both succeed.
+_PG_ADMIN_LOCK = 0x6A7E_AD01
 
 
 @dataclass(frozen=True)
@@ -66,10 +103,33 @@ def _public(session: Session, user: User) -> UserPublic:
     )
 
 
-def _check_admin(session: Session, actor: User | None, action: str) -> None:
-    # actor None: the operator at the command line, who holds the database itself.
-    if actor is not None:
-        require_role(session, actor, action, Role.admin)
+@dataclass(frozen=True)
+class RoleChange:
+    """What a role change did: the user, and their roles before and after."""
+
+    username: str
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+
+
+def _check_admin(session: Session, actor: Actor, action: str) -> None:
+    require_role(session, actor, action, *ADMIN_ROLES)
+
+
+def _is_last_active_admin(session: Session, user: User) -> bool:
+    """Whether the user is an active admin and no other active user is (under a lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_ADMIN_LOCK})
+        session.refresh(user)  # as committed by whoever held the lock before
+    if not user.is_active or Role.admin not in roles_of(session, user):
+        return False
+    others = session.exec(
+        select(sa.func.count())
+        .select_from(UserRole)
+        .join(User, col(User.id) == col(UserRole.user_id))
+        .where(UserRole.role == Role.admin, col(User.is_active), col(User.id) != user.id)
+    ).one()
+    return others == 0
 
 
 def get_user(*, session: Session, username: str) -> User:
@@ -83,7 +143,7 @@ def get_user(*, session: Session, username: str) -> User:
 def add_user(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     username: str,
     password: str | None,
     roles: Iterable[str],
@@ -132,22 +192,23 @@ def add_user(
     return user
 
 
-def list_users(*, session: Session, actor: User | None) -> list[UserPublic]:
+def list_users(*, session: Session, actor: Actor) -> list[UserPublic]:
     """Every user, active or not, by username. Admins and auditors (and the operator) may list."""
-    if actor is not None:
-        require_role(session, actor, "list users", Role.admin, Role.auditor)
+    require_role(session, actor, "list users", *USER_LIST_ROLES)
     users = session.exec(select(User).order_by(User.username)).all()
     return [_public(session, u) for u in users]
 
 
-def set_roles(*, session: Session, actor: User | None, username: str, roles: Iterable[str]) -> None:
-    """Replace a user's roles (recorded with old and new)."""
+def set_roles(*, session: Session, actor: Actor, username: str, roles: Iterable[str]) -> RoleChange:
+    """Replace a user's roles (recorded with old and new); the last active admin stays admin."""
     _check_admin(session, actor, "change roles")
     roles = sorted(set(roles))
     problems = check_roles(roles) + ([] if roles else [NO_ROLE])
     if problems:
         raise InputProblems(problems)
     user = get_user(session=session, username=username)
+    if Role.admin not in roles and _is_last_active_admin(session, user):
+        raise InputProblems([LAST_ADMIN_ROLE.format(username=user.username)])
     old = sorted(roles_of(session, user))
     for row in session.exec(select(UserRole).where(UserRole.user_id == user.id)).all():
         session.delete(row)
@@ -162,16 +223,20 @@ def set_roles(*, session: Session, actor: User | None, username: str, roles: Ite
         subject_id=str(user.id),
         details={"old": old, "new": roles},
     )
+    return RoleChange(username=user.username, old=tuple(old), new=tuple(roles))
 
 
-def _set_active(session: Session, actor: User | None, username: str, active: bool) -> None:
+def _set_active(session: Session, actor: Actor, username: str, active: bool) -> None:
     _check_admin(session, actor, "deactivate users" if not active else "reactivate users")
     user = get_user(session=session, username=username)
-    if actor is not None and actor.id == user.id and not active:
-        raise InputProblems(["You cannot deactivate your own account; ask another admin."])
+    if not active and actor.id is not None and actor.id == user.id:
+        raise InputProblems([SELF_DEACTIVATE])
+    if not active and _is_last_active_admin(session, user):
+        raise InputProblems([LAST_ADMIN_DEACTIVATE.format(username=user.username)])
     user.is_active = active
     user.deactivated_at = None if active else utcnow()
     session.add(user)
+    session.flush()  # the user's row before the audit lock, as sign-in takes them
     append_event(
         session=session,
         actor=actor,
@@ -181,23 +246,24 @@ def _set_active(session: Session, actor: User | None, username: str, active: boo
     )
 
 
-def deactivate_user(*, session: Session, actor: User | None, username: str) -> None:
+def deactivate_user(*, session: Session, actor: Actor, username: str) -> None:
     """Stop a user from signing in; their past actions stay attributed to them."""
     _set_active(session, actor, username, False)
 
 
-def reactivate_user(*, session: Session, actor: User | None, username: str) -> None:
+def reactivate_user(*, session: Session, actor: Actor, username: str) -> None:
     """Let a deactivated user sign in again."""
     _set_active(session, actor, username, True)
 
 
-def unlock_user(*, session: Session, actor: User | None, username: str) -> None:
+def unlock_user(*, session: Session, actor: Actor, username: str) -> None:
     """Clear a lockout after failed sign-ins."""
     _check_admin(session, actor, "unlock users")
     user = get_user(session=session, username=username)
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
+    session.flush()  # the user's row before the audit lock, as sign-in takes them
     append_event(
         session=session,
         actor=actor,
@@ -205,3 +271,28 @@ def unlock_user(*, session: Session, actor: User | None, username: str) -> None:
         subject_type="user",
         subject_id=str(user.id),
     )
+
+
+def demo_accounts_with_published_password(*, session: Session) -> list[str]:
+    """Usernames of active demo accounts that still sign in with the published demo password.
+
+    Demo accounts are those with an e-mail at ``DEMO_EMAIL_DOMAIN``. While any is active, the app
+    shows a banner: anyone who read the README can sign in as them. Cheap on every page run:
+    one query, and an argon2 check only for a hash not seen before in this process.
+    """
+    rows = session.exec(
+        select(User.username, User.password_hash)
+        .where(
+            col(User.is_active), col(User.email).endswith("@" + DEMO_EMAIL_DOMAIN, autoescape=True)
+        )
+        .order_by(col(User.username))
+    ).all()
+    names = []
+    for username, password_hash in rows:
+        if password_hash is None:
+            continue
+        if password_hash not in _PUBLISHED:
+            _PUBLISHED[password_hash] = verify_password(DEMO_PASSWORD, password_hash)[0]
+        if _PUBLISHED[password_hash]:
+            names.append(username)
+    return names

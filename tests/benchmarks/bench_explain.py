@@ -40,6 +40,7 @@ from sklearn.neural_network import MLPClassifier
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from core.metrics.explain import compute_shap_values, explain_model
+from core.services.permissions import OPERATOR
 
 ROWS, FEATURES, SEED = 10_000, 20, 0
 
@@ -173,10 +174,12 @@ def stored_evidence_benchmark() -> None:
     migrate()
     files = write_demo_files(folder / "demo")
     with session_scope() as session:
-        add_user(session=session, actor=None, username="sam", password=DEMO_PASSWORD, roles=["sme"])
+        add_user(
+            session=session, actor=OPERATOR, username="sam", password=DEMO_PASSWORD, roles=["sme"]
+        )
         version_id = register_version(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             name="credit-gbm",
             artifact=files.model_paths["credit-gbm"],
             eval_data=files.eval_csv,
@@ -186,7 +189,7 @@ def stored_evidence_benchmark() -> None:
         ).version_id
     start = time.perf_counter()
     with session_scope() as session:
-        stored = compute_explanation(session=session, actor=None, version_id=version_id)
+        stored = compute_explanation(session=session, actor=OPERATOR, version_id=version_id)
     compute_time = time.perf_counter() - start
     size = len(canonical_json(stored.results).encode())
 

@@ -46,7 +46,7 @@ def test_wrong_password_is_explained(server: str, browser_page: Page) -> None:
     page.get_by_role("textbox", name="Username").fill("sam")
     page.get_by_role("textbox", name="Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Unknown username or wrong password")).to_be_visible()
+    expect(page.get_by_text("Sign-in refused: the username or password is wrong")).to_be_visible()
 
 
 def test_session_route_refuses_unknown_tickets(server: str) -> None:

@@ -23,6 +23,7 @@ from core.services.evidence import (
     verify_evidence,
 )
 from core.services.inventory import register_version
+from core.services.permissions import OPERATOR
 from core.services.users import add_user
 from core.tables import AuditEvent, Evidence, ModelVersion
 
@@ -32,10 +33,12 @@ N_BOOT = 200
 @pytest.fixture
 def version_id(session: Session, demo_files: DemoFiles) -> int:
     for username, role in (("vic", "validator"), ("sue", "sme")):
-        add_user(session=session, actor=None, username=username, password="x" * 12, roles=[role])
+        add_user(
+            session=session, actor=OPERATOR, username=username, password="x" * 12, roles=[role]
+        )
     result = register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name="credit-gbm",
         artifact=demo_files.model_paths["credit-gbm"],
         eval_data=demo_files.eval_csv,
@@ -64,7 +67,7 @@ def _reference(session: Session, version_id: int) -> dict[str, np.ndarray]:
 
 
 def test_evaluation_matches_fairlearn_and_scikit_learn(session: Session, version_id: int) -> None:
-    result = evaluate_version(session=session, actor=None, version_id=version_id, n_boot=N_BOOT)
+    result = evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=N_BOOT)
     ref = _reference(session, version_id)
     fairness = result.fairness
     assert fairness is not None
@@ -96,7 +99,7 @@ def test_evaluation_matches_fairlearn_and_scikit_learn(session: Session, version
 
 
 def test_the_demo_age_bias_fails_the_four_fifths_rule(session: Session, version_id: int) -> None:
-    result = evaluate_version(session=session, actor=None, version_id=version_id, n_boot=N_BOOT)
+    result = evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=N_BOOT)
     assert result.fairness is not None and result.fairness.status == "fail"
     checks = {(c["feature"], c["check"]): c for c in result.fairness.summary()["checks"]}
     four_fifths = checks[("age_band", "Selection-rate ratio (four-fifths rule)")]
@@ -107,8 +110,8 @@ def test_the_demo_age_bias_fails_the_four_fifths_rule(session: Session, version_
 
 
 def test_recomputing_gives_the_same_evidence(session: Session, version_id: int) -> None:
-    first = evaluate_version(session=session, actor=None, version_id=version_id, n_boot=N_BOOT)
-    again = evaluate_version(session=session, actor=None, version_id=version_id, n_boot=N_BOOT)
+    first = evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=N_BOOT)
+    again = evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=N_BOOT)
     assert again.performance.sha256 == first.performance.sha256 and again.performance.reproduced
     assert again.fairness.sha256 == first.fairness.sha256  # type: ignore[union-attr]
     assert session.exec(select(func.count()).select_from(Evidence)).one() == 2
@@ -117,7 +120,7 @@ def test_recomputing_gives_the_same_evidence(session: Session, version_id: int) 
     ).one()
     assert reproduced == 2
     other_seed = evaluate_version(
-        session=session, actor=None, version_id=version_id, n_boot=N_BOOT, seed=7
+        session=session, actor=OPERATOR, version_id=version_id, n_boot=N_BOOT, seed=7
     )
     assert other_seed.performance.sha256 != first.performance.sha256
     assert verify_evidence(session=session, evidence_id=first.performance.id)
@@ -130,7 +133,7 @@ def test_recomputing_gives_the_same_evidence(session: Session, version_id: int) 
 
 
 def test_evidence_cannot_be_changed_or_deleted(session: Session, version_id: int) -> None:
-    result = evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
+    result = evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=0)
     session.commit()  # the service flushes; the edge commits, as here
     change = sa.update(Evidence).where(Evidence.id == result.performance.id).values(status="pass")
     for statement in (change, sa.delete(Evidence).where(Evidence.id == result.performance.id)):
@@ -143,7 +146,7 @@ def test_evidence_cannot_be_changed_or_deleted(session: Session, version_id: int
 def test_a_reference_group_and_segments_are_recorded(session: Session, version_id: int) -> None:
     result = evaluate_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         version_id=version_id,
         n_boot=0,
         segments=["region"],
@@ -180,7 +183,7 @@ def test_bad_requests_say_what_to_fix_and_store_nothing(session: Session, versio
     with pytest.raises(InputProblems) as err:
         evaluate_version(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             version_id=version_id,
             sensitive=["nationality"],
             segments=["branch"],
@@ -188,9 +191,9 @@ def test_bad_requests_say_what_to_fix_and_store_nothing(session: Session, versio
     assert len(err.value.problems) == 2
     assert "nationality" in err.value.problems[0] and "choose from" in err.value.problems[0]
     with pytest.raises(InputProblems, match="COLUMN=GROUP"):
-        evaluate_version(session=session, actor=None, version_id=version_id, references=["sex"])
+        evaluate_version(session=session, actor=OPERATOR, version_id=version_id, references=["sex"])
     with pytest.raises(NotFound, match="No model version with id 999"):
-        evaluate_version(session=session, actor=None, version_id=999)
+        evaluate_version(session=session, actor=OPERATOR, version_id=999)
     assert session.exec(select(func.count()).select_from(Evidence)).one() == 0
 
 
@@ -205,7 +208,7 @@ def test_a_changed_artifact_is_refused(session: Session, version_id: int) -> Non
     try:
         stored.write_bytes(original + b"\0")
         with pytest.raises(InputProblems, match="no longer matches the hash"):
-            evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
+            evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=0)
     finally:
         stored.write_bytes(original)
         stored.chmod(0o444)
@@ -227,7 +230,7 @@ def test_overview_gives_the_newest_status_of_each_current_version(
             "explanation": "not computed",
         }
     ]
-    evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
+    evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=0)
     # A laxer policy passes; the newest evidence decides what the overview shows.
     from core.rules.thresholds import FairnessPolicy
 
@@ -239,7 +242,7 @@ def test_overview_gives_the_newest_status_of_each_current_version(
     (row,) = evidence_overview(session=session)
     assert (row["performance"], row["fairness"]) == ("pass", "fail")
     evaluate_version(
-        session=session, actor=None, version_id=version_id, n_boot=0, fairness_policy=lax
+        session=session, actor=OPERATOR, version_id=version_id, n_boot=0, fairness_policy=lax
     )
     (row,) = evidence_overview(session=session)
     assert row["fairness"] == "pass"

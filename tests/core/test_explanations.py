@@ -29,6 +29,7 @@ from core.services.evidence import (
 )
 from core.services.inventory import register_version
 from core.services.jobs import run_job
+from core.services.permissions import OPERATOR
 from core.services.users import add_user, deactivate_user, get_user
 from core.tables import AuditEvent, Evidence, Job, ModelVersion, User
 
@@ -39,11 +40,13 @@ ROWS = 300
 def versions(session: Session, demo_files: DemoFiles) -> dict[str, int]:
     """The demo models registered with training data, and a validator and an SME."""
     for username, role in (("vic", "validator"), ("sue", "sme")):
-        add_user(session=session, actor=None, username=username, password="x" * 12, roles=[role])
+        add_user(
+            session=session, actor=OPERATOR, username=username, password="x" * 12, roles=[role]
+        )
     ids = {
         name: register_version(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             name=name,
             artifact=demo_files.model_paths[name],
             eval_data=demo_files.eval_csv,
@@ -131,7 +134,7 @@ def test_stored_importance_matches_shap_on_the_same_rows(
     session: Session, versions: dict[str, int]
 ) -> None:
     stored = compute_explanation(
-        session=session, actor=None, version_id=versions["credit-gbm"], rows=ROWS
+        session=session, actor=OPERATOR, version_id=versions["credit-gbm"], rows=ROWS
     )
     version = session.get(ModelVersion, versions["credit-gbm"])
     assert version is not None
@@ -158,7 +161,7 @@ def test_linear_models_use_a_recorded_background(
 ) -> None:
     stored = compute_explanation(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         version_id=versions["credit-logit"],
         rows=ROWS,
         background=50,
@@ -185,14 +188,14 @@ def test_unstable_top_features_make_the_evidence_a_warning(
     frame.to_csv(tmp_path / "tied.csv", index=False)
     vid = register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name="tied-features",
         artifact=tmp_path / "tied.skops",
         eval_data=tmp_path / "tied.csv",
         target="label",
     ).version_id
     session.commit()
-    stored = compute_explanation(session=session, actor=None, version_id=vid, rows=20)
+    stored = compute_explanation(session=session, actor=OPERATOR, version_id=vid, rows=20)
     stability = stored.results["stability"]
     assert stored.status == "warning" and stability["unstable_features"]
     moved = stability["rank_tolerance"]
@@ -221,14 +224,14 @@ def test_bad_parameters_and_unknown_versions_are_all_reported(
     session: Session, versions: dict[str, int]
 ) -> None:
     with pytest.raises(InputProblems) as caught:
-        submit_explanation(session=session, actor=None, version_id=999, rows=1, seed=-1)
+        submit_explanation(session=session, actor=OPERATOR, version_id=999, rows=1, seed=-1)
     assert caught.value.problems == [
         "No model version with id 999; list them with `gatehouse model show NAME`.",
         "Rows must be a whole number of at least 2; got 1.",
         "Seed must be a whole number of at least 0; got -1.",
     ]
     with pytest.raises(NotFound, match="No model version with id 999"):
-        compute_explanation(session=session, actor=None, version_id=999)
+        compute_explanation(session=session, actor=OPERATOR, version_id=999)
 
 
 def test_one_decision_has_three_drivers_and_adds_up(
@@ -334,7 +337,7 @@ def test_an_all_missing_feature_is_refused_with_its_name(
     evaluation.to_csv(eval_csv, index=False)
     vid = register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name="credit-hgb",
         artifact=artifact,
         eval_data=eval_csv,
@@ -342,7 +345,7 @@ def test_an_all_missing_feature_is_refused_with_its_name(
     ).version_id
     session.commit()
     with pytest.raises(InputProblems) as caught:
-        compute_explanation(session=session, actor=None, version_id=vid, rows=ROWS)
+        compute_explanation(session=session, actor=OPERATOR, version_id=vid, rows=ROWS)
     session.rollback()
     assert caught.value.problems[0].startswith(
         "Feature column 'years_employed' in the evaluation data X has no values (all "

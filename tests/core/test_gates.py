@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.errors import (
-    AccountLocked,
     AuthenticationFailed,
     GateBlocked,
     InputProblems,
@@ -39,7 +38,7 @@ from core.services.gates import NOT_NOW, WaiverRequest, open_gates, sign_gate
 from core.services.inventory import register_version
 from core.services.notifications import inbox
 from core.services.reviews import my_reviews
-from core.services.signatures import WRONG_SIGNING_PASSWORD
+from core.services.signatures import SIGNING_LOCKED, WRONG_SIGNING_PASSWORD
 from core.services.users import add_user
 from core.tables import AuditCheckpoint, AuditEvent, Evidence, GateAct, User, utcnow
 
@@ -339,23 +338,15 @@ def test_wrong_password_at_signing_is_refused_recorded_and_counts_to_lockout(
     assert err.value.problems == [WRONG_SIGNING_PASSWORD]
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "signature_refused")).first()
     assert _state(session, version_id, "business_scoping") == "in progress"
-    with pytest.raises(AccountLocked):
-        for _ in range(10):
-            try:
-                _sign(
-                    session,
-                    p["olivia"],
-                    version_id,
-                    "business_scoping",
-                    Act.submit,
-                    password="wrong",
-                )
-            except AccountLocked:
-                raise
-            except AuthenticationFailed:
-                continue
-    with pytest.raises(AuthenticationFailed):  # locked: even the right password is refused now
+    for _ in range(4):  # the lockout threshold is 5 wrong passwords
+        with pytest.raises(AuthenticationFailed):
+            _sign(
+                session, p["olivia"], version_id, "business_scoping", Act.submit, password="wrong"
+            )
+    with pytest.raises(AuthenticationFailed) as err:  # locked: even the right password is refused
         _sign(session, p["olivia"], version_id, "business_scoping", Act.submit)
+    assert err.value.problems == [SIGNING_LOCKED]
+    assert _state(session, version_id, "business_scoping") == "in progress"
 
 
 def test_new_evidence_makes_an_approval_stale_with_the_change(

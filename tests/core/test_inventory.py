@@ -17,7 +17,6 @@ from sqlmodel import Session, func, select
 
 from core.demo.data import FEATURES, SENSITIVE, TARGET, make_credit_applications, train_demo_models
 from core.errors import InputProblems, PermissionDenied
-from core.services.auth import roles_of
 from core.services.inventory import (
     InventoryFilter,
     card_as_of,
@@ -29,6 +28,7 @@ from core.services.inventory import (
     register_version,
     versions_as_of,
 )
+from core.services.permissions import OPERATOR, Actor, roles_of
 from core.services.users import add_user
 from core.tables import AuditEvent, Dataset, ModelEntry, ModelVersion, StageChange, User, utcnow
 
@@ -64,13 +64,13 @@ def people(session: Session) -> dict[str, User]:
     for name, role in [("devi", "developer"), ("olivia", "model_owner"), ("sam", "sme"),
                        ("milo", "ml_engineer"), ("victor", "validator")]:  # fmt: skip
         users[name] = add_user(
-            session=session, actor=None, username=name, password=PASSWORD, roles=[role]
+            session=session, actor=OPERATOR, username=name, password=PASSWORD, roles=[role]
         )
     session.commit()
     return users
 
 
-def _register(session: Session, actor: User | None, files: dict[str, Path], **kw: Any) -> Any:
+def _register(session: Session, actor: Actor, files: dict[str, Path], **kw: Any) -> Any:
     args: dict[str, Any] = {
         "name": "credit-logit",
         "artifact": files["logit"],

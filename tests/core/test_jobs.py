@@ -13,17 +13,20 @@ from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.errors import GatehouseError, PermissionDenied
 from core.services.inventory import register_version
 from core.services.jobs import MAX_ATTEMPTS, claim_job, requeue_stale_jobs, submit_job
+from core.services.permissions import OPERATOR
 from core.services.users import add_user, get_user
 from core.tables import AuditEvent, Job, utcnow
 
 
 @pytest.fixture
 def version_id(session: Session, demo_files: DemoFiles) -> int:
-    add_user(session=session, actor=None, username="sue", password="x" * 12, roles=["sme"])
-    add_user(session=session, actor=None, username="vic", password="x" * 12, roles=["validator"])
+    add_user(session=session, actor=OPERATOR, username="sue", password="x" * 12, roles=["sme"])
+    add_user(
+        session=session, actor=OPERATOR, username="vic", password="x" * 12, roles=["validator"]
+    )
     result = register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name="credit-logit",
         artifact=demo_files.model_paths["credit-logit"],
         eval_data=demo_files.eval_csv,
@@ -62,7 +65,7 @@ def test_only_people_who_compute_evidence_queue_work(session: Session, version_i
             version_id=version_id,
         )
     with pytest.raises(GatehouseError, match="job kind 'mining' is unknown"):
-        submit_job(session=session, actor=None, kind="mining", version_id=version_id)
+        submit_job(session=session, actor=OPERATOR, kind="mining", version_id=version_id)
 
 
 def test_concurrent_workers_never_take_the_same_job(session: Session, version_id: int) -> None:
@@ -70,7 +73,7 @@ def test_concurrent_workers_never_take_the_same_job(session: Session, version_id
     for rows in range(12):
         job = submit_job(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             kind="explanation",
             version_id=version_id,
             params={"rows": rows},
@@ -104,7 +107,7 @@ def test_concurrent_workers_never_take_the_same_job(session: Session, version_id
 def test_a_silent_worker_loses_its_job_then_the_job_fails(
     session: Session, version_id: int
 ) -> None:
-    job = submit_job(session=session, actor=None, kind="explanation", version_id=version_id)
+    job = submit_job(session=session, actor=OPERATOR, kind="explanation", version_id=version_id)
     session.commit()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         ctx = claim_job(job.id, "dying-worker")

@@ -86,3 +86,48 @@ def test_snapshots_written_before_0003_get_their_validity_ends(empty_db_url: str
     with get_engine(empty_db_url).connect() as conn:
         rows = dict(conn.execute(sa.select(ends.c.id, ends.c.valid_to).order_by(ends.c.id)).all())
     assert rows == {1: t0 + timedelta(days=2), 2: OPEN_END}
+
+
+def test_migrations_at_head_match_the_tables(empty_db_url: str) -> None:
+    # Autogenerate against SQLModel.metadata finds nothing to do: no table, column, index,
+    # constraint or type that the migrations and the table classes disagree on.
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import core.tables  # noqa: F401  (registers every table)
+
+    migrate(empty_db_url)
+    with get_engine(empty_db_url).connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    assert differences == []
+
+
+def test_the_audit_trail_and_evidence_cannot_be_emptied_in_one_statement(
+    empty_db_url: str,
+) -> None:
+    from sqlmodel import Session
+
+    from core.services.audit import append_event
+
+    migrate(empty_db_url)
+    engine = get_engine(empty_db_url)
+    with Session(engine) as session:
+        append_event(session=session, actor=None, action="test", subject_type="t", subject_id=1)
+        session.commit()
+    if engine.dialect.name == "sqlite":
+        # SQLite has no TRUNCATE; its whole-table DELETE meets the row triggers of 0003.
+        statements, refusal = ["DELETE FROM audit_event"], "append-only"
+    else:
+        statements = ["TRUNCATE audit_event", "TRUNCATE evidence CASCADE"]
+        refusal = "(audit_event|evidence) rows are append-only: the table is never truncated"
+    for statement in statements:
+        with pytest.raises(sa.exc.DatabaseError, match=refusal), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_event")).scalar_one() == 1
+    if engine.dialect.name == "postgresql":
+        downgrade(empty_db_url, "0003")  # the guard is this revision's: without it, TRUNCATE works
+        with engine.begin() as conn:
+            conn.execute(sa.text("TRUNCATE evidence CASCADE"))

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.demo.seed import DEMO_PASSWORD, DEMO_USERS
 from core.services.inventory import promote_version, register_version
+from core.services.permissions import OPERATOR
 from core.services.users import add_user, get_user
 
 ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
@@ -23,7 +24,7 @@ def demo_users(session: Session) -> dict[str, str]:
     for username, name, role in DEMO_USERS:
         add_user(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             username=username,
             password=DEMO_PASSWORD,
             roles=[role],
@@ -77,6 +78,8 @@ def demo_models(
             card={"purpose": demo_files.purposes[name], "business_unit": "Lending"},
         )
         out[name] = result.version_id
-    promote_version(session=session, actor=None, version_id=out["credit-gbm"], stage="production")
+    promote_version(
+        session=session, actor=OPERATOR, version_id=out["credit-gbm"], stage="production"
+    )
     session.commit()  # as the page or command that registers would
     return out

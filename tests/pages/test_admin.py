@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from core.errors import AuthenticationFailed
+from core.services.auth import authenticate
+from core.services.permissions import OPERATOR
+from core.services.users import set_roles
 from core.tables import User, UserRole
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
@@ -74,3 +78,75 @@ def test_admin_keeps_the_trusted_type_allowlist(signed_in, session: Session) -> 
     at.button(key="FormSubmitter:trust_type-Remove type").click().run()
     assert not at.error
     assert session.exec(select(TrustedType.type_name)).all() == []
+
+
+def _roles(session: Session, username: str) -> list[str]:
+    session.expire_all()
+    user = session.exec(select(User).where(User.username == username)).one()
+    roles = sorted(session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).all())
+    session.rollback()  # end the read: SQLite transactions take the write lock the app needs
+    return roles
+
+
+def _admin_page(signed_in, username: str):  # type: ignore[no-untyped-def]
+    at = signed_in("admin")
+    at.switch_page(ADMIN_PAGE).run()
+    at.selectbox(key="edit_user").select(username).run()
+    return at
+
+
+def test_role_changes_and_unlocks_say_what_was_done(signed_in, session: Session) -> None:  # type: ignore[no-untyped-def]
+    at = _admin_page(signed_in, "sam")
+    at.multiselect(key="roles_sam").select("validator").run()
+    at.button(key="save_roles").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Roles of sam changed from sme to sme, validator."]
+    assert _roles(session, "sam") == ["sme", "validator"]
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            authenticate(session=session, username="sam", password="wrong")
+    at = _admin_page(signed_in, "sam")
+    at.button(key="unlock").click().run()
+    assert [s.value for s in at.success] == ["sam is unlocked and can sign in again."]
+    assert session.exec(select(User.locked_until).where(User.username == "sam")).one() is None
+
+
+def test_removing_ones_own_admin_role_asks_first(signed_in, session: Session) -> None:  # type: ignore[no-untyped-def]
+    at = _admin_page(signed_in, "ada")
+    at.multiselect(key="roles_ada").unselect("admin").select("auditor").run()
+    at.button(key="save_roles").click().run()
+    assert [w.value for w in at.warning][-1:] == [
+        "You are removing your own admin role: you will no longer be able to change users. "
+        "Confirm to go ahead."
+    ]
+    assert _roles(session, "ada") == ["admin"]  # nothing yet
+    at.button(key="cancel_self_demotion").click().run()
+    assert not any("own admin role" in w.value for w in at.warning)
+    assert _roles(session, "ada") == ["admin"]
+    # Confirmed, core still refuses: ada is the last active admin.
+    at.multiselect(key="roles_ada").unselect("admin").select("auditor").run()
+    at.button(key="save_roles").click().run()
+    at.button(key="confirm_self_demotion").click().run()
+    assert [e.value for e in at.error] == [
+        "ada is the last active admin; give another user the admin role before removing it "
+        "from ada."
+    ]
+    assert _roles(session, "ada") == ["admin"]
+    # With another admin, the confirmed change goes through.
+    set_roles(session=session, actor=OPERATOR, username="audrey", roles=["admin", "auditor"])
+    session.commit()
+    at = _admin_page(signed_in, "ada")
+    at.multiselect(key="roles_ada").unselect("admin").select("auditor").run()
+    at.button(key="save_roles").click().run()
+    at.button(key="confirm_self_demotion").click().run()
+    assert not at.exception
+    assert _roles(session, "ada") == ["auditor"]
+
+
+def test_an_admin_cannot_deactivate_their_own_account(signed_in) -> None:  # type: ignore[no-untyped-def]
+    # Hence the last active admin can only be lost by removing their role, refused above.
+    at = _admin_page(signed_in, "ada")
+    at.button(key="deactivate").click().run()
+    assert [e.value for e in at.error] == [
+        "You cannot deactivate your own account; ask another admin."
+    ]

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import Session
 
 from core.services.evidence import evaluate_version
+from core.services.permissions import OPERATOR
 from tests.pages.conftest import texts
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
@@ -23,7 +24,9 @@ def test_dashboard_after_sign_in(signed_in) -> None:  # type: ignore[no-untyped-
 
 
 def test_dashboard_shows_failing_evidence(signed_in, demo_models, session: Session) -> None:  # type: ignore[no-untyped-def]
-    evaluate_version(session=session, actor=None, version_id=demo_models["credit-gbm"], n_boot=0)
+    evaluate_version(
+        session=session, actor=OPERATOR, version_id=demo_models["credit-gbm"], n_boot=0
+    )
     session.commit()  # services flush; the edge (here, the test) commits
     at = signed_in("sme")
     assert not at.exception

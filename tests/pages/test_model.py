@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from core.services.inventory import card_history, current_card
+from core.services.permissions import OPERATOR
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
 
@@ -60,18 +61,18 @@ def test_evidence_tab_lists_stored_evidence_and_comparison_shows_metrics(
     from core.services.inventory import register_version
 
     first = evaluate_version(
-        session=session, actor=None, version_id=demo_models["credit-logit"], n_boot=0
+        session=session, actor=OPERATOR, version_id=demo_models["credit-logit"], n_boot=0
     )
     # A second version of the same model (another artifact), evaluated too.
     second = register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name="credit-logit",
         artifact=demo_files.model_paths["credit-forest"],
         eval_data=demo_files.eval_csv,
         target="approved",
     )
-    evaluate_version(session=session, actor=None, version_id=second.version_id, n_boot=0)
+    evaluate_version(session=session, actor=OPERATOR, version_id=second.version_id, n_boot=0)
     session.commit()  # services flush; the edge (here, the test) commits
     at = _open(signed_in("sme"), "credit-logit")
     assert not at.exception

@@ -16,6 +16,7 @@ from core.services.evidence import (
     latest_evidence,
 )
 from core.services.inventory import register_version
+from core.services.permissions import OPERATOR
 from core.services.users import get_user
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
@@ -42,7 +43,7 @@ def evidence(
     out = {}
     for name, version_id in (("v1", demo_models["credit-gbm"]), ("v2", v2.version_id)):
         evaluation = evaluate_version(
-            session=session, actor=None, version_id=version_id, segments=["region"], n_boot=200
+            session=session, actor=OPERATOR, version_id=version_id, segments=["region"], n_boot=200
         )
         out[name] = evaluation.performance
     session.commit()  # services flush; the edge (here, the test) commits

@@ -32,7 +32,6 @@ from core.rules.thresholds import (
     default_fairness_policy,
     default_performance_policy,
 )
-from core.services.auth import require_role
 from core.services.evidence.inputs import (
     EVIDENCE_ROLES,
     get_version,
@@ -42,7 +41,8 @@ from core.services.evidence.inputs import (
     version_adapter,
 )
 from core.services.evidence.store import StoredEvidence, store_evidence
-from core.tables import ModelEntry, User
+from core.services.permissions import Actor, require_role
+from core.tables import ModelEntry
 
 __all__ = [
     "BAD_REFERENCE",
@@ -218,7 +218,7 @@ def _measure(
 def evaluate_version(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version_id: int,
     sensitive: Sequence[str] | None = None,
     segments: Sequence[str] = (),
@@ -237,8 +237,7 @@ def evaluate_version(
     are about the registered positive class. ``actor`` None is the operator (the demo).
     Flushes; the caller commits.
     """
-    if actor is not None:
-        require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
+    require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
     version = get_version(session, version_id)
     model_row = session.get(ModelEntry, version.model_id)
     frame, dataset = load_evaluation_data(session, version)

@@ -31,9 +31,7 @@ from core.metrics.explain import (
     explain_model,
 )
 from core.metrics.pdp import partial_dependence_curves
-from core.services.auth import require_role
 from core.services.evidence.inputs import (
-    EVIDENCE_ROLES,
     UNKNOWN_VERSION,
     checked_file,
     get_version,
@@ -43,7 +41,8 @@ from core.services.evidence.inputs import (
 )
 from core.services.evidence.store import StoredEvidence, store_evidence
 from core.services.jobs import JobContext, submit_job
-from core.tables import Dataset, Job, ModelEntry, ModelVersion, User
+from core.services.permissions import EVIDENCE_ROLES, Actor, require_role
+from core.tables import Dataset, Job, ModelEntry, ModelVersion
 
 __all__ = [
     "DEFAULT_BACKGROUND",
@@ -207,7 +206,7 @@ def _status(result: ExplanationResult) -> str:
 def compute_explanation(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version_id: int,
     rows: int = DEFAULT_ROWS,
     seed: int = 0,
@@ -219,7 +218,7 @@ def compute_explanation(
     Parameters
     ----------
     actor
-        Who computes (needs one of ``EVIDENCE_ROLES``); None is the operator or the system.
+        Who computes (needs one of ``EVIDENCE_ROLES``), or OPERATOR.
     rows
         Evaluation rows explained at most: a sample stratified by the label, drawn with ``seed``.
     background
@@ -245,8 +244,7 @@ def compute_explanation(
     :class:`core.metrics.explain.ExplanationResult`) and ``partial_dependence``: PD and ICE
     curves of the top features with the training range marked.
     """
-    if actor is not None:
-        require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
+    require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
     if problems := parameter_problems(rows=rows, seed=seed, background=background):
         raise InputProblems(problems)
     data = load_inputs(session, version_id)
@@ -307,7 +305,7 @@ def compute_explanation(
 def submit_explanation(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version_id: int,
     rows: int = DEFAULT_ROWS,
     seed: int = 0,
@@ -318,8 +316,7 @@ def submit_explanation(
     Checks the version and parameters now, so mistakes are reported to the person asking, not
     later in the job. Flushes in the caller's transaction; a worker runs the job.
     """
-    if actor is not None:
-        require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
+    require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
     problems = parameter_problems(rows=rows, seed=seed, background=background)
     if session.get(ModelVersion, version_id) is None:
         problems.insert(0, UNKNOWN_VERSION.format(version_id=version_id))

@@ -21,7 +21,11 @@ from core.files.adapter import PROBABILITY, ModelAdapter, adapt
 from core.files.artifacts import load_artifact
 from core.files.datasets import read_data
 from core.files.store import sha256_file
-from core.services.auth import Role, require_role
+from core.services.permissions import (
+    APPLICANT_DATA_ROLES,
+    EVIDENCE_ROLES,
+    require_role,
+)
 from core.services.trusted_types import trusted_type_names
 from core.tables import Dataset, ModelVersion, User
 
@@ -41,19 +45,6 @@ __all__ = [
     "version_adapter",
 ]
 
-#: Who may compute evidence. Everyone signed in may read it.
-EVIDENCE_ROLES = (
-    Role.developer,
-    Role.model_owner,
-    Role.validator,
-    Role.risk_manager,
-    Role.ml_engineer,
-    Role.admin,
-)
-#: Who may read applicant-level data (rows of the evaluation data, one decision explained):
-#: every role (SMEs judge single decisions, auditors read everything), checked on every call
-#: so a deactivated account or one without a role reads nothing.
-APPLICANT_DATA_ROLES = tuple(Role)
 
 TAMPERED = (
     "The stored {what} of version {version} no longer matches the hash recorded at registration "

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from core.errors import NotFound
 from core.services.audit import append_event, canonical_json
 from core.services.environment import environment
+from core.services.permissions import Actor
 from core.tables import Evidence, ModelVersion, User, utcnow
 
 __all__ = [
@@ -128,7 +129,7 @@ def evidence_hash(
 def store_evidence(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version: ModelVersion,
     kind: str,
     inputs: Mapping[str, Any],
@@ -169,7 +170,7 @@ def store_evidence(
         config_json=canonical_json(config),
         environment_json=canonical_json(environment),
         results_json=canonical_json(results),
-        computed_by=actor.id if actor else None,
+        computed_by=actor.id,
         computed_at=utcnow(),
         seconds=round(seconds, 3),
     )

@@ -17,9 +17,16 @@ from sqlmodel import Session, col, func, select
 
 from core.errors import InputProblems, PermissionDenied, SegregationOfDuties
 from core.services.audit import append_event
-from core.services.auth import Role, require_role, roles_of
 from core.services.inventory.results import CardRevisionEntry
 from core.services.inventory.versions import get_model, record_snapshot
+from core.services.permissions import (
+    CARD_ROLES,
+    PEOPLE_ROLES,
+    Actor,
+    Operator,
+    require_role,
+    roles_of,
+)
 from core.tables import ModelCardRevision, ModelEntry, ModelVersion, User
 
 __all__ = [
@@ -31,9 +38,7 @@ __all__ = [
     "edit_card",
 ]
 
-CARD_ROLES = (Role.model_owner, Role.developer, Role.admin)
 #: Besides the model's own owner, who may assign a model's owner, developer and validator.
-PEOPLE_ROLES = (Role.risk_manager, Role.admin)
 
 # The model card, in the words regulators use (SR 11-7 / SR 26-2, PRA SS1/23, EU AI Act Annex IV,
 # Model Cards). Order is the order shown.
@@ -122,7 +127,7 @@ def _may_assign(session: Session, actor: User, model: ModelEntry | None) -> bool
 
 def check_people(
     session: Session,
-    actor: User | None,
+    actor: Actor,
     model: ModelEntry | None,
     people: Mapping[str, int],
     *,
@@ -142,7 +147,7 @@ def check_people(
     touched = [f for f in PEOPLE_FIELDS if f in fields and after[f] != current[f]]
     if not touched:
         return {}
-    if actor is not None and not _may_assign(session, actor, model):
+    if not isinstance(actor, Operator) and not _may_assign(session, actor, model):
         raise PermissionDenied(
             PEOPLE_NOT_ALLOWED.format(who=actor.username, fields=", ".join(touched), model=name)
         )
@@ -187,7 +192,7 @@ def add_card_revision(
     model: ModelEntry,
     card: Mapping[str, Any],
     changes: Mapping[str, Any],
-    actor: User | None,
+    actor: Actor,
 ) -> ModelCardRevision:
     """Append the next revision of the model's card."""
     last = session.exec(
@@ -206,7 +211,7 @@ def add_card_revision(
 
 
 def record_people_change(
-    session: Session, actor: User | None, model: ModelEntry, changes: Mapping[str, Any]
+    session: Session, actor: Actor, model: ModelEntry, changes: Mapping[str, Any]
 ) -> None:
     """The audit event of a change of owner, developer or validator."""
     if changes:
@@ -255,7 +260,7 @@ def card_history(*, session: Session, model_id: int) -> list[CardRevisionEntry]:
 
 
 def edit_card(
-    *, session: Session, actor: User | None, model_id: int, changes: Mapping[str, Any]
+    *, session: Session, actor: Actor, model_id: int, changes: Mapping[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """Change card fields; records who, when, and each field's old and new value.
 
@@ -263,8 +268,7 @@ def edit_card(
     owner, developers and admins; the people fields follow ``check_people``. Flushes; the caller
     commits.
     """
-    if actor is not None:
-        require_role(session, actor, "edit model cards", *CARD_ROLES, *PEOPLE_ROLES)
+    require_role(session, actor, "edit model cards", *CARD_ROLES, *PEOPLE_ROLES)
     model = get_model(session=session, model_id=model_id)
     problems: list[str] = []
     new_fields = load_card(dict(changes), problems)
@@ -279,7 +283,7 @@ def edit_card(
     }
     if not diff:
         return {}
-    if actor is not None and set(diff) - set(PEOPLE_FIELDS):
+    if set(diff) - set(PEOPLE_FIELDS):
         require_role(session, actor, "edit model cards", *CARD_ROLES)
     assigned = check_people(session, actor, model, people, fields=diff, name=model.name)
     merged = {**old, **new_fields}

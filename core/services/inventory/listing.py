@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.errors import InputProblems
-from core.services.auth import Role, require_role
 from core.services.inventory.results import (
     NO_FILTER,
     InventoryFacets,
@@ -17,6 +16,7 @@ from core.services.inventory.results import (
     InventoryPage,
     InventoryRow,
 )
+from core.services.permissions import Role, require_role
 from core.tables import STAGES, ModelEntry, ModelSnapshot, ModelVersion, User, utcnow
 
 __all__ = [

@@ -21,7 +21,6 @@ from core.errors import InputProblems
 from core.files.datasets import LoadedData
 from core.files.store import sha256_file, store_file, stored_path
 from core.services.audit import append_event
-from core.services.auth import Role, require_role
 from core.services.environment import environment
 from core.services.inventory.card import (
     add_card_revision,
@@ -34,12 +33,12 @@ from core.services.inventory.checks import CheckedInput, check_input
 from core.services.inventory.names import check_name
 from core.services.inventory.results import RegistrationResult
 from core.services.inventory.versions import record_snapshot
+from core.services.permissions import REGISTER_ROLES, Actor, require_role
 from core.services.trusted_types import trusted_type_names
-from core.tables import Dataset, ModelEntry, ModelVersion, StageChange, User
+from core.tables import Dataset, ModelEntry, ModelVersion, StageChange
 
 __all__ = ["REGISTER_ROLES", "register_version"]
 
-REGISTER_ROLES = (Role.developer, Role.model_owner, Role.admin)
 # Any fixed number: the advisory lock that serialises registrations' writes on PostgreSQL.
 _PG_REGISTRATION_LOCK = 0x6A7E_4A06
 
@@ -51,7 +50,7 @@ def _environment() -> dict[str, str]:
     )  # fmt: skip
 
 
-def _refuse(session: Session, actor: User | None, name: str, problems: list[str]) -> None:
+def _refuse(session: Session, actor: Actor, name: str, problems: list[str]) -> None:
     """Record the refusal and raise: the one place registration ends its caller's transaction.
 
     The refusal event must outlive the rollback the edge does on the error, so what the call
@@ -101,7 +100,7 @@ def _store_dataset(
     session: Session,
     loaded: LoadedData,
     source: Path,
-    actor: User | None,
+    actor: Actor,
     provenance: str,
     created: list[Path],
 ) -> Dataset:
@@ -134,7 +133,7 @@ def _store_dataset(
     return dataset
 
 
-def _model_for(session: Session, actor: User | None, checked: CheckedInput) -> ModelEntry:
+def _model_for(session: Session, actor: Actor, checked: CheckedInput) -> ModelEntry:
     """The model by name, created (owned by the registrant) if new, with the card applied."""
     model = session.exec(select(ModelEntry).where(ModelEntry.name == checked.name)).first()
     assigned = check_people(
@@ -143,8 +142,7 @@ def _model_for(session: Session, actor: User | None, checked: CheckedInput) -> M
     )  # fmt: skip
     if model is None:
         model = ModelEntry(name=checked.name, created_by=actor.id if actor else None)
-        if actor is not None:
-            model.owner_id = actor.id
+        model.owner_id = actor.id
         session.add(model)
         session.flush()
         append_event(
@@ -193,7 +191,7 @@ def _existing(session: Session, name: str, sha: str) -> RegistrationResult | Non
 def register_version(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     name: str,
     artifact: Path,
     eval_data: Path,
@@ -213,8 +211,7 @@ def register_version(
     the operator (the demo); anyone else needs a developer, owner or admin role, and a card that
     assigns people follows the card's rules (``check_people``).
     """
-    if actor is not None:
-        require_role(session, actor, "register models", *REGISTER_ROLES)
+    require_role(session, actor, "register models", *REGISTER_ROLES)
     problems: list[str] = []
     # Extra trusted types come from the admin's allowlist only; the registrant never chooses.
     trusted = trusted_type_names(session=session)
@@ -252,7 +249,7 @@ def register_version(
 
 def _add_version(
     session: Session,
-    actor: User | None,
+    actor: Actor,
     model: ModelEntry,
     checked: CheckedInput,
     sha: str,
@@ -305,7 +302,7 @@ def _add_version(
 
 def _record_registration(
     session: Session,
-    actor: User | None,
+    actor: Actor,
     checked: CheckedInput,
     version: ModelVersion,
     eval_row: Dataset,

@@ -10,13 +10,13 @@ from sqlmodel import Session, col, func, select
 
 from core.errors import InputProblems, NotFound
 from core.services.audit import append_event
-from core.services.auth import Role, require_role
 from core.services.inventory.results import (
     DatasetSummary,
     ModelOverview,
     StageEntry,
     VersionSummary,
 )
+from core.services.permissions import PROMOTE_ROLES, Actor, require_role
 from core.tables import (
     OPEN_END,
     STAGES,
@@ -43,7 +43,6 @@ __all__ = [
     "versions_as_of",
 ]
 
-PROMOTE_ROLES = (Role.ml_engineer, Role.model_owner, Role.admin)
 
 UNKNOWN_MODEL = "No model or version matches {ref!r}; list them with `gatehouse model list`."
 BAD_STAGE = "The stage {stage!r} is unknown; use one of {stages}."
@@ -216,14 +215,13 @@ def record_snapshot(session: Session, model: ModelEntry) -> None:
 
 
 def promote_version(
-    *, session: Session, actor: User | None, version_id: int, stage: str, reason: str = ""
+    *, session: Session, actor: Actor, version_id: int, stage: str, reason: str = ""
 ) -> None:
     """Move a version to a stage. A new production version retires the one it replaces.
 
     Flushes the stage changes, snapshot and audit events; the caller commits.
     """
-    if actor is not None:
-        require_role(session, actor, "change a version's stage", *PROMOTE_ROLES)
+    require_role(session, actor, "change a version's stage", *PROMOTE_ROLES)
     if stage not in STAGES:
         raise InputProblems([BAD_STAGE.format(stage=stage, stages=", ".join(STAGES))])
     version = get_version(session=session, version_id=version_id)
