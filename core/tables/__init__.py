@@ -19,6 +19,13 @@ from core.db.types import OPEN_END, UTCDateTime, utcnow  # noqa: E402
 from core.tables.accounts import User, UserRole, UserSession  # noqa: E402
 from core.tables.audit import AuditEvent  # noqa: E402
 from core.tables.evidence import EVIDENCE_KINDS, JOB_STATES, Evidence, Job  # noqa: E402
+from core.tables.governance import (  # noqa: E402
+    GOVERNANCE_APPEND_ONLY,
+    ModelPolicy,
+    PolicyVersion,
+    RiskAssessment,
+    RiskOverride,
+)
 from core.tables.inventory import (  # noqa: E402
     STAGES,
     Dataset,
@@ -31,6 +38,7 @@ from core.tables.inventory import (  # noqa: E402
 
 __all__ = [
     "EVIDENCE_KINDS",
+    "GOVERNANCE_APPEND_ONLY",
     "JOB_STATES",
     "OPEN_END",
     "STAGES",
@@ -40,8 +48,12 @@ __all__ = [
     "Job",
     "ModelCardRevision",
     "ModelEntry",
+    "ModelPolicy",
     "ModelSnapshot",
     "ModelVersion",
+    "PolicyVersion",
+    "RiskAssessment",
+    "RiskOverride",
     "StageChange",
     "UTCDateTime",
     "User",
