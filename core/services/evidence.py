@@ -30,14 +30,11 @@ from core.files.store import sha256_file
 from core.metrics.counts import MetricInputError
 from core.metrics.fairness import FairnessPolicy, compute_fairness
 from core.metrics.performance import compute_performance
-from core.rules.thresholds import (
-    PerformancePolicy,
-    default_fairness_policy,
-    default_performance_policy,
-)
+from core.rules.thresholds import PerformancePolicy
 from core.services.audit import append_event, canonical_json
 from core.services.auth import Role, require_role
 from core.services.environment import environment
+from core.services.policy import thresholds_for_version
 from core.tables import Dataset, Evidence, ModelEntry, ModelVersion, User, utcnow
 
 __all__ = [
@@ -564,14 +561,16 @@ def evaluate_version(
 
     model = load_version_model(version)
     data = predictions(model, version, frame)
-    fairness_policy = fairness_policy or default_fairness_policy()
-    performance_policy = performance_policy or default_performance_policy()
+    pack_fairness, pack_performance, policy_version = thresholds_for_version(session, version)
+    fairness_policy = fairness_policy or pack_fairness
+    performance_policy = performance_policy or pack_performance
     inputs = {
         "artifact_sha256": version.artifact_sha256,
         "eval_sha256": dataset.sha256,
         "eval_rows": len(frame),
         "model": model_row.name if model_row else None,
         "version": version.version,
+        "policy_version": policy_version,
     }
     try:
         started = time.perf_counter()
