@@ -23,6 +23,9 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
             ("developer", "model_owner", "admin"),
         ),
     ],
+    "Governance": [
+        ("policy.py", "Policy", ":material/policy:", None),
+    ],
     "Administration": [
         ("admin.py", "Users", ":material/manage_accounts:", ("admin", "auditor")),
     ],

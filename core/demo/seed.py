@@ -12,9 +12,11 @@ from sqlmodel import select
 from core.config import get_settings
 from core.db import downgrade, migrate, session_scope
 from core.demo.data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
+from core.demo.risk import seed_risk
 from core.services.evidence import evaluate_version
 from core.services.explanations import DEFAULT_ROWS, compute_explanation
 from core.services.inventory import promote_version, register_version
+from core.services.policy import ensure_shipped_pack
 from core.services.users import add_user
 from core.tables import ModelEntry, User
 
@@ -183,5 +185,9 @@ def seed_demo(*, reset: bool = False) -> DemoResult:
                 display_name=name,
                 email=f"{username}@demo.gatehouse.example",
             )
+    with session_scope() as session:
+        ensure_shipped_pack(session)
     models = _register_demo_models(settings.data_dir / "demo")
+    with session_scope() as session:
+        seed_risk(session)
     return DemoResult(already_seeded=False, users=_logins(), models=models)

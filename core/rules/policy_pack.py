@@ -95,6 +95,22 @@ class PolicyPack:
             out.append(gate)
         return out
 
+    def raci_grid(self, tier: str) -> dict[str, dict[str, str]]:
+        """Role → gate → its letters at that gate ("R", "A", "RA", "C", "I", or "")."""
+        roles: dict[str, dict[str, str]] = {}
+        for gate in self.tier(tier)["gates"]:
+            letters = {
+                "R": gate["responsible"],
+                "A": [gate["accountable"]],
+                "C": gate["consulted"],
+                "I": gate["informed"],
+            }
+            for letter, holders in letters.items():
+                for role in holders:
+                    cell = roles.setdefault(role, {})
+                    cell[gate["id"]] = cell.get(gate["id"], "") + letter
+        return roles
+
     def to_dict(self) -> dict[str, Any]:
         """The whole pack as data, each gate's evidence carrying the thresholds it is judged by."""
         data = copy.deepcopy(dict(self.data))
