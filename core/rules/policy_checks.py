@@ -288,8 +288,9 @@ def _check_roles(problems: Problems, path: Path, roles: Any, vocabulary: Vocabul
     return list(roles)
 
 
-_GATE_REQUIRED = ("id", "responsible", "accountable")
+_GATE_REQUIRED = ("id", "responsible")  # a missing accountable gets its own sentence
 _GATE_OPTIONAL = (
+    "accountable",
     "consulted",
     "informed",
     "approvers",
