@@ -254,7 +254,7 @@ def test_published_rows_are_immutable_in_the_database(world) -> None:  # type: i
         ("policy_version", "name"), ("risk_assessment", "computed_tier"),
         ("risk_override", "tier"), ("model_policy", "reason"),
     ):  # fmt: skip
-        for statement in (f"UPDATE {table} SET {column} = 'low'", f"DELETE FROM {table}"):
+        for statement in (f"UPDATE {table} SET {column} = 'low'", f"DELETE FROM {table}"):  # noqa: S608 (fixed names)
             with pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 session.execute(sa.text(statement))
             session.rollback()
