@@ -8,6 +8,7 @@ import streamlit as st
 from app import session as user_session
 from app.ui import attempt
 from core.rules.policy_pack import CONSIDERATIONS, GATES
+from core.rules.risk import TIERS
 from core.services.policy import (
     get_policy_version,
     pack_of,
@@ -39,7 +40,7 @@ loaded = attempt(_load)
 if loaded is None:
     st.stop()
 summary, pack = loaded
-tiers = list(summary["pack"]["tiers"])
+tiers = [t for t in TIERS if t in summary["pack"]["tiers"]]  # stored JSON sorts keys
 st.caption(
     f"{summary['name']} · published {summary['published_at'][:16]} · method "
     f"{summary['method_version']} · SHA-256 {summary['sha256'][:16]}"
@@ -105,7 +106,7 @@ with gates_tab:
                         f"{k} {v['value']}" if isinstance(v, dict) else f"{k} {v}"
                         for k, v in req.get("thresholds", {}).items()
                     ),
-                    "Stale after (days)": req.get("stale_after_days") or "",
+                    "Stale after (days)": req.get("stale_after_days"),
                 }
             )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -80,7 +80,10 @@ def show(number: int | None, as_json: bool) -> None:
 
 def _show_text(data: dict[str, Any]) -> str:
     lines = [f"Policy version {data['version']}: {data['name']} (method {data['method_version']})"]
-    for name, tier in data["pack"]["tiers"].items():
+    from core.rules.risk import TIERS
+
+    for name in TIERS:
+        tier = data["pack"]["tiers"][name]
         lines.append(f"  {name} (review every {tier['review_every_days']} days)")
         for gate in tier["gates"]:
             lines.append(

@@ -131,7 +131,9 @@ def get_policy_version(session: Session, version: int | None = None) -> PolicyVe
     if row is None:
         if version is None:
             raise NotFound([NO_POLICY])
-        numbers = session.exec(select(PolicyVersion.version).order_by(col(PolicyVersion.version))).all()
+        numbers = session.exec(
+            select(PolicyVersion.version).order_by(col(PolicyVersion.version))
+        ).all()
         listed = ", ".join(map(str, numbers)) or "none"
         raise NotFound([UNKNOWN_POLICY.format(version=version, versions=listed)])
     return row
