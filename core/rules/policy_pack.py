@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -62,6 +62,9 @@ class PolicyPack:
 
     data: Mapping[str, Any]
     method: RiskMethod
+    _gates: dict[tuple[str, str | None], list[dict[str, Any]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def name(self) -> str:
@@ -80,8 +83,24 @@ class PolicyPack:
     def thresholds(self, tier: str) -> Mapping[str, Any]:
         return self.tier(tier)["thresholds"]  # type: ignore[no-any-return]
 
+    def context_of(self, answers: Mapping[str, Any]) -> str | None:
+        """The deployment context an assessment's answers name (None if the pack has none)."""
+        question = (self.data.get("deployment_contexts") or {}).get("question")
+        value = answers.get(question) if question else None
+        return None if value is None else str(value)
+
     def gates(self, tier: str, context: str | None = None) -> list[dict[str, Any]]:
-        """The tier's gates in order, with the deployment context's additions and drops."""
+        """The tier's gates in order, with the deployment context's additions and drops.
+
+        Computed once per tier and context (the pack never changes); treat the result as
+        read-only.
+        """
+        key = (tier, context)
+        if key not in self._gates:
+            self._gates[key] = self._adjusted_gates(tier, context)
+        return self._gates[key]
+
+    def _adjusted_gates(self, tier: str, context: str | None) -> list[dict[str, Any]]:
         adjust = (self.data.get("deployment_contexts") or {}).get(context or "", {})
         dropped = set(adjust.get("drop_gates", []))
         out = []

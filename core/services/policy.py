@@ -84,8 +84,10 @@ class PolicyLookup:
         return self.pack.thresholds(self.tier)
 
 
-# Packs are immutable once published, so a parsed pack is cached by the hash of its JSON.
+# Packs are immutable once published, so a parsed pack is cached by the hash of its JSON (and
+# the policies built from a cached pack's tier by that pack's identity).
 _PACKS: dict[str, PolicyPack] = {}
+_THRESHOLDS: dict[tuple[int, str], tuple[FairnessPolicy, PerformancePolicy]] = {}
 
 
 def validate_pack(text: str, *, filename: str) -> PolicyPack:
@@ -267,8 +269,7 @@ def adopt_policy(
 
 
 def _context(session: Session, model_id: int, pack: PolicyPack) -> str | None:
-    question = (pack.data.get("deployment_contexts") or {}).get("question")
-    if not question:
+    if not pack.data.get("deployment_contexts"):
         return None
     answers = session.exec(
         select(RiskAssessment.answers_json)
@@ -276,12 +277,13 @@ def _context(session: Session, model_id: int, pack: PolicyPack) -> str | None:
         .order_by(col(RiskAssessment.id).desc())
         .limit(1)
     ).first()
-    return json.loads(answers).get(question) if answers else None
+    return pack.context_of(json.loads(answers)) if answers else None
 
 
-def policy_for_model(session: Session, model_id: int) -> PolicyLookup:
+def policy_for_model(session: Session, model_id: int, *, with_context: bool = True) -> PolicyLookup:
     """What governs a model now: its policy version, tier (the pack's ``unassessed_tier`` until
-    assessed), deployment context and so its gates and thresholds. A few indexed reads."""
+    assessed), deployment context and so its gates and thresholds. A few indexed reads;
+    ``with_context`` False skips reading the context (thresholds do not depend on it)."""
     model = session.get(ModelEntry, model_id)
     if model is None:
         raise NotFound([f"No model with id {model_id}; list them with `gatehouse model list`."])
@@ -294,7 +296,7 @@ def policy_for_model(session: Session, model_id: int) -> PolicyLookup:
         pack=pack,
         tier=tier,
         assessed=model.risk_tier is not None,
-        context=_context(session, model_id, pack),
+        context=_context(session, model_id, pack) if with_context else None,
     )
 
 
@@ -319,8 +321,11 @@ def thresholds_for_version(
     """The fairness and performance thresholds that judge a version's evidence, from the policy
     version governing its model at its tier, and that policy version's number (None when no
     pack is published yet: the shipped pack's values then apply)."""
-    lookup = policy_for_model(session, version.model_id)
-    fairness, performance = _policies(lookup.thresholds())
+    lookup = policy_for_model(session, version.model_id, with_context=False)
+    key = (id(lookup.pack), lookup.tier)
+    if key not in _THRESHOLDS:
+        _THRESHOLDS[key] = _policies(lookup.thresholds())
+    fairness, performance = _THRESHOLDS[key]
     return fairness, performance, lookup.policy_version
 
 

@@ -27,7 +27,6 @@ from core.services.policy import (
     governing_version,
     latest_policy_version,
     pack_of,
-    policy_for_model,
     shipped_pack,
 )
 from core.tables import (
@@ -130,7 +129,6 @@ def _record_model_state(session: Session, model: ModelEntry) -> None:
     """Close the model's open snapshot and append one with its current columns."""
     model.updated_at = utcnow()
     session.add(model)
-    session.flush()
     session.execute(
         sa.update(ModelSnapshot)
         .where(col(ModelSnapshot.model_id) == model.id, col(ModelSnapshot.valid_to) == OPEN_END)
@@ -189,13 +187,14 @@ def assess_model(
     if model is None:
         raise NotFound([f"No model with id {model_id}; list them with `gatehouse model list`."])
     _check_assessor(session, actor, model)
-    row = governing_version(session, model_id)
+    bound = bound_version(session, model_id)
+    row = bound or latest_policy_version(session)
     if row is None:
         raise InputProblems([NO_POLICY_TO_ASSESS])
     pack = pack_of(row)
     answers = {str(k): str(v) for k, v in answers.items()}
     score = score_answers(pack.method, answers)
-    if bound_version(session, model_id) is None:
+    if bound is None:
         bind_model(
             session=session, actor=actor, model_id=model_id, row=row, reason="first risk assessment"
         )
@@ -229,17 +228,18 @@ def assess_model(
         subject_id=str(model_id),
         details={"assessment_id": assessment.id, "policy_version": row.version, **score.to_dict()},
     )
-    return _result(session, model, assessment, None, row)
+    return _result(model, assessment, None, row)
 
 
 def _result(
-    session: Session,
     model: ModelEntry,
     assessment: RiskAssessment,
     override: RiskOverride | None,
     row: PolicyVersion,
 ) -> AssessmentResult:
-    lookup = policy_for_model(session, model.id)  # type: ignore[arg-type]
+    pack = pack_of(row)
+    tier = override.tier if override else assessment.computed_tier
+    context = pack.context_of(json.loads(assessment.answers_json))
     return AssessmentResult(
         model=model.name,
         assessment_id=assessment.id,  # type: ignore[arg-type]
@@ -250,7 +250,7 @@ def _result(
         computed_tier=assessment.computed_tier,
         tier=override.tier if override else assessment.computed_tier,
         next_review=override.next_review_date if override else assessment.next_review_date,
-        requires=lookup.gates(),
+        requires=pack.gates(tier, context),
     )
 
 
@@ -321,7 +321,7 @@ def override_tier(
             "justification": override.justification,
         },
     )
-    return _result(session, model, assessment, override, row)
+    return _result(model, assessment, override, row)
 
 
 def _assessment_dict(

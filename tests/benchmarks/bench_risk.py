@@ -93,10 +93,24 @@ def generate(url: str, models: int) -> None:
         session.commit()
 
 
-def _summary(label: str, times: list[float]) -> str:
+class _Statements:
+    """Counts SQL statements sent, a figure that does not depend on how busy the machine is."""
+
+    def __init__(self, url: str) -> None:
+        self.count = 0
+        sa.event.listen(get_engine(url), "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: object) -> None:
+        self.count += 1
+
+
+def _summary(label: str, times: list[float], statements: int) -> str:
     times = sorted(times)
     p95 = times[int(0.95 * (len(times) - 1))]
-    return f"{label:<44} median {statistics.median(times):6.2f} ms  p95 {p95:6.2f} ms  (n={len(times):,})"
+    return (
+        f"{label:<40} median {statistics.median(times):6.2f} ms  p95 {p95:6.2f} ms  "
+        f"{statements / len(times):5.1f} statements each  (n={len(times):,})"
+    )
 
 
 def measure(url: str, name: str, models: int, assess: int) -> None:
@@ -108,6 +122,7 @@ def measure(url: str, name: str, models: int, assess: int) -> None:
     answer_sets = [a for a, _, _ in DEMO_ANSWERS.values()]
     chosen = rng.sample(range(1, models + 1), min(assess, models))
     assess_ms = []
+    counter = _Statements(url)
     with Session(get_engine(url), expire_on_commit=False) as session:
         actor = session.get(User, 1)
         for model_id in chosen:
@@ -117,21 +132,26 @@ def measure(url: str, name: str, models: int, assess: int) -> None:
             )
             session.commit()
             assess_ms.append((time.perf_counter() - started) * 1000)
-    print(_summary(f"[{name}] assess_model (+ commit)", assess_ms))
+    print(_summary(f"[{name}] assess_model (+ commit)", assess_ms, counter.count))
     lookup_ms, threshold_ms = [], []
+    lookups = thresholds = 0
     with Session(get_engine(url), expire_on_commit=False) as session:
         for model_id in range(1, models + 1):
+            before = counter.count
             started = time.perf_counter()
             policy_for_model(session, model_id).gates()
             lookup_ms.append((time.perf_counter() - started) * 1000)
+            lookups += counter.count - before
             version = session.get(ModelVersion, model_id)
             assert version is not None
+            before = counter.count
             started = time.perf_counter()
             thresholds_for_version(session, version)
             threshold_ms.append((time.perf_counter() - started) * 1000)
+            thresholds += counter.count - before
             session.expunge_all()  # every lookup reads the database, as a fresh request would
-    print(_summary(f"[{name}] policy_for_model + gates", lookup_ms))
-    print(_summary(f"[{name}] thresholds_for_version", threshold_ms))
+    print(_summary(f"[{name}] policy_for_model + gates", lookup_ms, lookups))
+    print(_summary(f"[{name}] thresholds_for_version", threshold_ms, thresholds))
 
 
 def main() -> None:
