@@ -83,6 +83,22 @@ class PolicyLookup:
     def thresholds(self) -> Any:
         return self.pack.thresholds(self.tier)
 
+    def gate(self, gate_id: str) -> dict[str, Any] | None:
+        """One gate's policy (RACI, approvers, evidence with staleness), or None if it does not
+        apply to this model."""
+        return next((g for g in self.gates() if g["id"] == gate_id), None)
+
+    def segregation(self) -> Any:
+        """The tier's segregation-of-duties rules."""
+        return self.pack.tier(self.tier)["segregation"]
+
+    def gates_for_stage(self, stage: str) -> list[dict[str, Any]]:
+        """The gates that must be approved before a version enters ``stage``: every gate in
+        order up to the last one that unlocks it (none if no gate does)."""
+        gates = self.gates()
+        last = max((i for i, g in enumerate(gates) if g["unlocks_stage"] == stage), default=-1)
+        return gates[: last + 1]
+
 
 # Packs are immutable once published, so a parsed pack is cached by the hash of its JSON (and
 # the policies built from a cached pack's tier by that pack's identity).

@@ -176,3 +176,26 @@ def test_diff_names_changed_keys() -> None:
     text = shipped_pack_text().replace("review_every_days: 180", "review_every_days: 120")
     new = validate_pack(text, filename="new.yaml").data
     assert diff_packs(old, new) == [{"key": "tiers.high.review_every_days", "old": 180, "new": 120}]
+
+
+def test_lookup_helpers_for_gates() -> None:
+    from core.services.policy import PolicyLookup
+
+    lookup = PolicyLookup(
+        model_id=1, policy_version=1, pack=shipped_pack(), tier="high", assessed=True, context=None
+    )
+    assert [g["id"] for g in lookup.gates_for_stage("preproduction")] == [
+        "business_scoping", "ideation", "development", "validation",
+    ]  # fmt: skip
+    assert lookup.gates_for_stage("retired") == []
+    assert lookup.gate("validation")["consulted_objection_blocks"] is True
+    assert lookup.segregation()["min_distinct_people_per_gate"] == 2
+    light = PolicyLookup(
+        model_id=1,
+        policy_version=1,
+        pack=shipped_pack(),
+        tier="high",
+        assessed=True,
+        context="self_service",
+    )
+    assert light.gate("deployment") is None
