@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from core.errors import InputProblems
+from core.rules.method_checks import check_method
 from core.rules.policy_checks import (
     CONSIDERATIONS,
     EVIDENCE_KINDS,
@@ -30,7 +31,6 @@ from core.rules.policy_checks import (
     Problems,
     Vocabulary,
     check_gates,
-    check_method,
     check_thresholds,
     fields,
 )
