@@ -117,7 +117,7 @@ def check_method(problems: Problems, path: Path, method: Any) -> RiskMethod | No
         levels = []
     levels = [str(v) for v in levels]
     cutoffs = method.get("cutoffs")
-    if (
+    if (*path, "cutoffs") not in problems.missing and (
         not isinstance(cutoffs, list)
         or len(cutoffs) != max(len(levels) - 1, 0)
         or not all(isinstance(c, (int, float)) and 0 <= c <= 100 for c in cutoffs)

@@ -143,6 +143,7 @@ class Problems:
         self.items: list[str] = []
         self.lines: dict[Path, int] = {}
         self.method: RiskMethod | None = None
+        self.missing: set[Path] = set()  # fields already reported missing: said once
 
     def index(self, node: yaml.Node, path: Path) -> None:
         """Record the line of every key and list item under ``node``."""
@@ -168,6 +169,8 @@ class Problems:
     def expect(self, path: Path, value: Any, kind: type | tuple[type, ...], expected: str) -> bool:
         if isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool)):
             return True
+        if value is None and path in self.missing:
+            return False
         self.add(path, WRONG_TYPE.format(expected=expected, found=value))
         return False
 
@@ -200,6 +203,7 @@ def fields(
     for name in required:
         if name not in mapping:
             problems.add(path, MISSING_FIELD.format(field=name))
+            problems.missing.add((*path, name))
     allowed = (*required, *optional)
     for name in mapping:
         if name not in allowed:
