@@ -121,7 +121,8 @@ def measure(url: str, name: str, models: int, assess: int) -> None:
     rng = random.Random(11)
     answer_sets = [a for a, _, _ in DEMO_ANSWERS.values()]
     chosen = rng.sample(range(1, models + 1), min(assess, models))
-    assess_ms = []
+    assess_ms: list[float] = []
+    flushed_ms: list[float] = []
     counter = _Statements(url)
     with Session(get_engine(url), expire_on_commit=False) as session:
         actor = session.get(User, 1)
@@ -130,8 +131,16 @@ def measure(url: str, name: str, models: int, assess: int) -> None:
             assess_model(
                 session=session, actor=actor, model_id=model_id, answers=rng.choice(answer_sets)
             )
+            flushed_ms.append((time.perf_counter() - started) * 1000)
             session.commit()
             assess_ms.append((time.perf_counter() - started) * 1000)
+    print(
+        _summary(
+            f"[{name}] assess_model (flushed, before commit)",
+            flushed_ms,
+            counter.count - len(chosen),
+        )
+    )
     print(_summary(f"[{name}] assess_model (+ commit)", assess_ms, counter.count))
     lookup_ms, threshold_ms = [], []
     lookups = thresholds = 0
