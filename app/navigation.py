@@ -22,6 +22,9 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[Role, ...] | None]]] = {
         ("gate.py", "Gate sign-off", ":material/approval:", None),
         ("register.py", "Register a model", ":material/upload:", REGISTER_ROLES),
     ],
+    "Governance": [
+        ("policy.py", "Policy", ":material/policy:", None),
+    ],
     "Administration": [
         ("admin.py", "Users", ":material/manage_accounts:", USER_LIST_ROLES),
     ],

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
+from app.risk_view import tier_label
 from app.ui import attempt
 from core.services.inventory import (
     InventoryFacets,
@@ -14,6 +15,7 @@ from core.services.inventory import (
     inventory_facets,
     query_inventory,
 )
+from core.services.risk import risk_columns
 
 user = user_session.signed_in_user()
 st.title("Inventory")
@@ -75,6 +77,14 @@ if frame.empty:
     st.write("No model matches these filters.")
 else:
     frame["open"] = "model?model=" + frame["id"].astype(str)
+    risk = attempt(lambda s: risk_columns(s, [int(i) for i in frame["id"]])) or {}
+    none: dict[str, object] = {}
+    frame["risk_tier"] = [
+        tier_label(risk.get(i, none).get("tier"), risk.get(i, none).get("computed_tier"))
+        for i in frame["id"]
+    ]
+    frame["overdue"] = [bool(risk.get(i, none).get("overdue")) for i in frame["id"]]
+    frame["needs_review"] = [bool(risk.get(i, none).get("needs_review")) for i in frame["id"]]
     st.dataframe(
         frame[
             [
@@ -87,6 +97,8 @@ else:
                 "stage",
                 "version",
                 "next_review",
+                "overdue",
+                "needs_review",
                 "open_findings",
                 "gate_status",
             ]
@@ -103,6 +115,8 @@ else:
             "stage": "Stage",
             "version": st.column_config.NumberColumn("Version", format="v%d"),
             "next_review": st.column_config.DateColumn("Next review"),
+            "overdue": st.column_config.CheckboxColumn("Overdue"),
+            "needs_review": st.column_config.CheckboxColumn("Needs review"),
             "open_findings": "Open findings",
             "gate_status": "Gates",
         },

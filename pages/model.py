@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import session as user_session
 from app.navigation import PAGES_DIR, page_path
+from app.risk_view import render_risk_tab
 from app.ui import attempt
 from core.services.evidence import evidence_for_version
 from core.services.inventory import (
@@ -64,8 +65,8 @@ c2.metric("Risk tier", model.risk_tier or "not assessed")
 c3.metric("Versions", len(data["versions"]))
 c4.metric("Open findings", model.open_findings)
 
-card_tab, versions_tab, evidence_tab, compare_tab, history_tab = st.tabs(
-    ["Model card", "Versions", "Evidence", "Compare versions", "History"]
+card_tab, versions_tab, evidence_tab, compare_tab, history_tab, risk_tab = st.tabs(
+    ["Model card", "Versions", "Evidence", "Compare versions", "History", "Risk"]
 )
 
 
@@ -238,3 +239,6 @@ with history_tab:
         hide_index=True,
         width="stretch",
     )
+
+with risk_tab:
+    render_risk_tab(model_id, model.owner_id, user)

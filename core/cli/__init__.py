@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from core.cli import admin, evidence, gates, models, setup, trail, users  # noqa: F401  (registers the commands)
+
+# isort: off
+from core.cli import policy  # noqa: F401
+from core.cli import risk  # noqa: F401
+
+# isort: on
 from core.cli.base import main
 
 __all__ = ["main"]

@@ -31,12 +31,21 @@ log = logging.getLogger("core.cli")
 @handles_errors
 def init(as_json: bool) -> None:
     """Create the database or migrate it to the latest schema."""
+    from core.db import session_scope
+    from core.services.policy import ensure_shipped_pack
+
     settings = get_settings()
     revision = migrate()
+    with session_scope() as session:  # the shipped policy pack, if none is published yet
+        loaded = ensure_shipped_pack(session)
     emit(
-        {"database": safe_url(settings.database_url), "revision": revision},
+        {"database": safe_url(settings.database_url), "revision": revision}
+        | ({"policy_version": loaded.version} if loaded else {}),
         as_json,
-        lambda d: f"Database {d['database']} is at schema revision {d['revision']}.",
+        lambda d: (
+            f"Database {d['database']} is at schema revision {d['revision']}."
+            + (" Loaded the shipped policy pack as version 1." if loaded else "")
+        ),
     )
 
 

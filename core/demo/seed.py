@@ -12,10 +12,12 @@ from sqlmodel import select
 from core.config import get_settings
 from core.db import downgrade, migrate, safe_url, session_scope
 from core.demo.data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
+from core.demo.risk import seed_risk
 from core.errors import InputProblems
 from core.services.evidence import DEFAULT_ROWS, compute_explanation, evaluate_version
 from core.services.inventory import promote_version, register_version
 from core.services.permissions import OPERATOR
+from core.services.policy import ensure_shipped_pack
 from core.services.users import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, add_user
 from core.tables import ModelEntry, User
 
@@ -255,5 +257,9 @@ def seed_demo(*, reset: bool = False, force: bool = False) -> DemoResult:
                 display_name=name,
                 email=demo_email(username),
             )
+    with session_scope() as session:
+        ensure_shipped_pack(session)
     models = _register_demo_models(settings.data_dir / "demo")
+    with session_scope() as session:
+        seed_risk(session)
     return DemoResult(already_seeded=False, users=_logins(), models=models, warnings=warnings)

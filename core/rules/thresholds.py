@@ -1,7 +1,9 @@
 """Thresholds that evidence is judged against, each with its stated basis.
 
-Until risk tiers carry their own policy, every model is judged against these defaults. Choosing
-criteria and thresholds is a governance decision; the basis says where each number comes from.
+These defaults are the shipped policy pack's values (core/rules/packs/default.yaml); evidence is
+judged by the thresholds of the policy version governing its model (core.services.policy).
+Choosing criteria and thresholds is a governance decision; the basis says where each number
+comes from.
 """
 
 from __future__ import annotations

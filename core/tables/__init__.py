@@ -21,6 +21,13 @@ from core.tables.audit import AuditEvent  # noqa: E402
 from core.tables.checkpoints import AuditCheckpoint  # noqa: E402
 from core.tables.evidence import EVIDENCE_KINDS, JOB_STATES, Evidence, Job  # noqa: E402
 from core.tables.gates import Gate, GateAct, Waiver  # noqa: E402
+from core.tables.governance import (  # noqa: E402
+    GOVERNANCE_APPEND_ONLY,
+    ModelPolicy,
+    PolicyVersion,
+    RiskAssessment,
+    RiskOverride,
+)
 from core.tables.inventory import (  # noqa: E402
     STAGES,
     Dataset,
@@ -35,6 +42,7 @@ from core.tables.trusted_types import TrustedType  # noqa: E402
 
 __all__ = [
     "EVIDENCE_KINDS",
+    "GOVERNANCE_APPEND_ONLY",
     "JOB_STATES",
     "OPEN_END",
     "STAGES",
@@ -47,10 +55,14 @@ __all__ = [
     "Job",
     "ModelCardRevision",
     "ModelEntry",
+    "ModelPolicy",
     "ModelSnapshot",
     "ModelVersion",
     "Notification",
     "OutboxMessage",
+    "PolicyVersion",
+    "RiskAssessment",
+    "RiskOverride",
     "StageChange",
     "TrustedType",
     "UTCDateTime",

@@ -29,8 +29,6 @@ from core.rules.performance_checks import performance_checks
 from core.rules.thresholds import (
     FairnessPolicy,
     PerformancePolicy,
-    default_fairness_policy,
-    default_performance_policy,
 )
 from core.services.evidence.inputs import (
     EVIDENCE_ROLES,
@@ -42,6 +40,7 @@ from core.services.evidence.inputs import (
 )
 from core.services.evidence.store import StoredEvidence, store_evidence
 from core.services.permissions import Actor, require_role
+from core.services.policy import thresholds_for_version
 from core.tables import ModelEntry
 
 __all__ = [
@@ -248,6 +247,7 @@ def evaluate_version(
         raise InputProblems(problems)
 
     adapter = version_adapter(version, load_version_model(version), frame)
+    pack_fairness, pack_performance, policy_version = thresholds_for_version(session, version)
     measured = _measure(
         adapter=adapter,
         data=run_limited(
@@ -261,10 +261,11 @@ def evaluate_version(
         threshold=threshold,
         n_boot=n_boot,
         seed=seed,
-        fairness_policy=fairness_policy or default_fairness_policy(),
-        performance_policy=performance_policy or default_performance_policy(),
+        fairness_policy=fairness_policy or pack_fairness,
+        performance_policy=performance_policy or pack_performance,
     )
     inputs = {
+        "policy_version": policy_version,
         "artifact_sha256": version.artifact_sha256,
         "eval_sha256": dataset.sha256,
         "eval_rows": len(frame),
