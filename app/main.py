@@ -7,8 +7,9 @@ from pathlib import Path
 import streamlit as st
 
 from app import session as user_session
-from app.navigation import NAVIGATION, PAGES_DIR
-from app.ui import show_problems
+from app.navigation import NAVIGATION, PAGES_DIR, missing_role_sentence
+from app.session import CurrentUser
+from app.ui import escape_markdown, show_problems
 from core.db import check_schema
 from core.errors import GatehouseError
 from core.services.jobs import start_background_worker
@@ -18,6 +19,46 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
     return st.Page(PAGES_DIR / file, title=title, icon=icon, default=default)
+
+
+def _stand_in(file: str, title: str, body: Path | None, sentence: str = "") -> st.Page:
+    """A hidden page at the real page's URL: the sign-in form (body) or a sentence saying which
+    role the page needs. Its URL matches the real page's, so signing in or gaining the role
+    opens the page the link named (Streamlit names a page by its URL path)."""
+
+    def refuse() -> None:
+        st.title(title)
+        st.warning(sentence, icon=":material/lock:")
+
+    source = body if body is not None else refuse
+    return st.Page(
+        source, title=title, url_path=Path(file).stem, visibility="hidden", icon=":material/lock:"
+    )
+
+
+def _signed_out_pages() -> list[st.Page]:
+    login = PAGES_DIR / "login.py"
+    pages = [st.Page(login, title="Sign in", icon=":material/login:", default=True)]
+    for entries in NAVIGATION.values():
+        pages += [_stand_in(file, "Sign in", login) for file, _, _, _ in entries]
+    return pages
+
+
+def _pages_for(user: CurrentUser) -> dict[str, list[st.Page]]:
+    sections: dict[str, list[st.Page]] = {}
+    refused: list[st.Page] = []
+    first = True
+    for section, entries in NAVIGATION.items():
+        for file, title, icon, roles in entries:
+            if roles is None or user.has(*roles):
+                sections.setdefault(section, []).append(_page(file, title, icon, default=first))
+                first = False
+            else:
+                sentence = missing_role_sentence(title, roles, user.roles)
+                refused.append(_stand_in(file, title, None, sentence))
+    if refused:
+        sections.setdefault(next(iter(sections)), []).extend(refused)
+    return sections
 
 
 def main() -> None:
@@ -32,23 +73,20 @@ def main() -> None:
         return
     user_session.sync_browser_cookie()
     if user is None:
-        st.navigation([_page("login.py", "Sign in", ":material/login:", default=True)]).run()
+        st.navigation(_signed_out_pages(), position="hidden").run()
         return
     user_session.remember(user)
     start_background_worker()  # runs queued jobs in this process (also those left by a restart)
-    sections: dict[str, list[st.Page]] = {}
-    first = True
-    for section, entries in NAVIGATION.items():
-        for file, title, icon, roles in entries:
-            if roles is None or user.has(*roles):
-                sections.setdefault(section, []).append(_page(file, title, icon, default=first))
-                first = False
     with st.sidebar:
-        st.caption(f"Signed in as **{user.display_name}** ({', '.join(sorted(user.roles))})")
+        st.caption(
+            f"Signed in as **{escape_markdown(user.display_name)}** ({', '.join(sorted(user.roles))})"
+        )
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             user_session.sign_out()
             st.rerun()
-    st.navigation(sections).run()
+    page = st.navigation(_pages_for(user))
+    st.set_page_config(page_title=f"{page.title} · Gatehouse")
+    page.run()
 
 
 main()

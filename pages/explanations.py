@@ -3,10 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from app import evidence_view as view
-from app import explanation_view as ex
 from app import session as user_session
-from app.ui import attempt
+from app.charts import evidence as charts
+from app.charts import explanations as ex_charts
+from app.ui import attempt, pickers, text
+from app.ui import evidence as shown
+from app.ui import explanations as ex
 from core.services.explanations import (
     DEFAULT_BACKGROUND,
     DEFAULT_ROWS,
@@ -18,9 +20,9 @@ from core.services.jobs import latest_job, start_background_worker
 
 user = user_session.signed_in_user()
 st.title("Explanations")
-picked = view.pick_version("expl")
+picked = pickers.pick_version("expl")
 vid = picked.version_id
-allowed = view.can_compute(user)
+allowed = shown.can_compute(user)
 job = attempt(lambda s: latest_job(session=s, version_id=vid, kind=EXPLANATION))
 
 if allowed:
@@ -61,14 +63,16 @@ if allowed:
                 job = submitted
 ex.job_panel(vid, job)
 
-evidence = view.choose_evidence(
+finished = st.session_state.pop(ex.SHOW_EVIDENCE.format(version_id=vid), None)
+evidence = pickers.choose_evidence(
     key=f"expl_evidence_{vid}",
     version_id=vid,
     kind=EXPLANATION,
-    select=st.session_state.pop(ex.SHOW_EVIDENCE.format(version_id=vid), None),
+    select=finished.evidence_id if finished else None,
 )
+ex.announce_result(finished, evidence)
 if evidence is None:
-    view.no_evidence("explanation", picked, allowed=allowed)
+    shown.no_evidence("explanation", picked, allowed=allowed)
 else:
     results = evidence.results
     stability = results["stability"]
@@ -85,7 +89,7 @@ else:
             icon=":material/warning:",
         )
     st.caption(
-        f"SHAP values in {view.escape_markdown(results['output_label'])}, from "
+        f"SHAP values in {text.escape_markdown(results['output_label'])}, from "
         f"{results['provenance']['sample_size']:,} evaluation rows. They show association "
         "with the model's output, not causation."
     )
@@ -93,37 +97,44 @@ else:
     with overview:
         left, right = st.columns(2)
         with left:
-            view.show_figure(ex.importance_figure(results), key=f"expl_{evidence.id}_importance")
+            charts.show_figure(
+                ex_charts.importance_figure(results), key=f"expl_{evidence.id}_importance"
+            )
         with right:
-            view.show_figure(ex.beeswarm_figure(results), key=f"expl_{evidence.id}_beeswarm")
+            charts.show_figure(
+                ex_charts.beeswarm_figure(results), key=f"expl_{evidence.id}_beeswarm"
+            )
     with effects:
         top = [d["feature"] for d in results["dependence"]]
         feature = st.selectbox("Feature", top, key=f"expl_feature_{vid}")
         left, right = st.columns(2)
         with left:
             dependence = next(d for d in results["dependence"] if d["feature"] == feature)
-            view.show_figure(
-                ex.dependence_figure(dependence, results), key=f"expl_{evidence.id}_dependence"
+            charts.show_figure(
+                ex_charts.dependence_figure(dependence, results),
+                key=f"expl_{evidence.id}_dependence",
             )
         with right:
             curve = next(
                 (c for c in results["partial_dependence"] if c["feature"] == feature), None
             )
             if curve is None:
-                st.info(f"No partial dependence curve for {view.escape_markdown(feature)}.")
+                st.info(f"No partial dependence curve for {text.escape_markdown(feature)}.")
             else:
-                view.show_figure(ex.partial_dependence_figure(curve), key=f"expl_{evidence.id}_pdp")
+                charts.show_figure(
+                    ex_charts.partial_dependence_figure(curve), key=f"expl_{evidence.id}_pdp"
+                )
         st.caption(
             "Shaded: the feature's range in the training data (the model's operating "
             "boundaries); dotted: its 5th and 95th percentiles."
         )
     with stable:
-        st.markdown(view.escape_markdown(ex.stability_sentence(stability)))
+        st.markdown(text.escape_markdown(ex.stability_sentence(stability)))
         st.dataframe(ex.stability_frame(stability), hide_index=True, width="stretch")
-        st.caption(view.escape_markdown(stability["description"]))
+        st.caption(text.escape_markdown(stability["description"]))
     if results["notes"]:
         st.subheader("Notes")
-        view.show_notes(results["notes"])
+        shown.show_notes(results["notes"])
     with st.expander(
         "Provenance: explainer, background, seed, sample, libraries", icon=":material/fingerprint:"
     ):

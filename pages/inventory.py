@@ -120,10 +120,11 @@ stamp = (as_of or datetime.now(UTC)).strftime("%Y-%m-%d")
 
 
 def _export(excel: bool) -> bytes:
-    # Runs only when the button is clicked, so the page itself never reads every row.
+    # Runs only when the button is clicked, so the page itself never reads every row; it runs
+    # outside the script run, without session state, so it uses the user read above.
     with session_scope() as s:
         return export_inventory_csv(
-            session=s, actor=user_session.actor(s), filters=filters, as_of=as_of, excel=excel
+            session=s, actor=user_session.actor(s, user), filters=filters, as_of=as_of, excel=excel
         )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from app.explanation_view import waterfall_figure
+from app.charts.explanations import waterfall_figure
 from core.services.explanations import compute_explanation, explain_decision
 from core.services.jobs import run_job
 from core.services.users import get_user
@@ -34,7 +34,10 @@ def _charts(at):  # type: ignore[no-untyped-def]
 
 
 def _job(session: Session, version_id: int) -> Job:
-    job = session.exec(select(Job).where(Job.version_id == version_id)).one()
+    job = session.exec(
+        select(Job).where(Job.version_id == version_id).order_by(Job.id.desc())  # type: ignore[union-attr]
+    ).first()
+    assert job is not None
     session.commit()  # end the read: on SQLite an open transaction holds the write lock
     return job
 
@@ -85,11 +88,31 @@ def test_validator_starts_a_job_sees_its_progress_then_the_result(
     at.run()
     assert not at.exception
     assert not at.get("progress")
-    assert "Additivity holds" in at.success[0].value
+    successes = [s.value for s in at.success]
+    assert (
+        f"Explanation job #{job.id} stored new explanation evidence #{finished.evidence_id}."
+        in successes
+    )
+    assert any("Additivity holds" in s for s in successes)
     chosen = at.selectbox(key=f"expl_evidence_{vid}").value
     assert chosen.startswith(f"#{finished.evidence_id} ")
     evidence = session.get(Evidence, finished.evidence_id)
     assert evidence is not None and evidence.kind == "explanation"
+    session.commit()  # end the read, which holds SQLite's lock
+
+    # The same settings again reproduce the stored evidence: the page says so and shows it.
+    at.button(key=f"expl_compute_{vid}").click().run()
+    again = _job(session, vid)
+    assert again.id != job.id
+    assert run_job(again.id).evidence_id == finished.evidence_id
+    at.run()
+    assert not at.exception
+    (info,) = [i.value for i in at.info if "identical" in i.value]
+    assert info.startswith(
+        f"Explanation job #{again.id} gave a result identical to the stored evidence "
+        f"#{finished.evidence_id} (computed "
+    )
+    assert at.selectbox(key=f"expl_evidence_{vid}").value.startswith(f"#{finished.evidence_id} ")
 
 
 def test_a_failed_job_shows_its_error(signed_in, demo_models, session: Session) -> None:  # type: ignore[no-untyped-def]

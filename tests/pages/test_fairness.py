@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app.evidence_view import INTERVAL_COLUMN, escape_markdown, format_estimate
+from app.ui.text import INTERVAL_COLUMN, escape_markdown, format_estimate
 from core.services.evidence import (
     StoredEvidence,
     evaluate_version,
@@ -90,7 +90,10 @@ def test_the_injected_age_bias_fails_the_four_fifths_rule_as_stored(signed_in, s
         young["metrics"]["selection_rate"]
     )
     assert float(groups.loc["18-25", "Ratio to reference"].split()[0]) < 0.80
-    for column, key in (("TPR", "true_positive_rate"), ("FPR", "false_positive_rate")):
+    for column, key in (
+        ("True-positive rate", "true_positive_rate"),
+        ("False-positive rate", "false_positive_rate"),
+    ):
         assert groups.loc["18-25", column] == format_estimate(young["metrics"][key])
     between = tab.dataframe[1].value.set_index("Measure")[INTERVAL_COLUMN]
     assert between["True-positive-rate gap (equal opportunity difference)"] == format_estimate(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app.evidence_view import INTERVAL_COLUMN, format_estimate
+from app.ui.text import INTERVAL_COLUMN, format_estimate
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.services.evidence import (
     StoredEvidence,
@@ -53,8 +53,7 @@ def _open(at, name: str, version: str | None = None):  # type: ignore[no-untyped
     picker = at.selectbox(key="perf_model")
     picker.select_index(list(picker.options).index(name)).run()
     if version is not None:
-        model_id = at.query_params["model"][0]
-        versions = at.selectbox(key=f"perf_version_{model_id}")
+        versions = at.selectbox(key="perf_version")
         versions.set_value(next(o for o in versions.options if o.startswith(f"{version} "))).run()
     assert not at.exception
     return at
@@ -67,7 +66,7 @@ def _frame_with(at, column: str):  # type: ignore[no-untyped-def]
 def test_metrics_checks_segments_and_the_comparison_with_production(  # type: ignore[no-untyped-def]
     signed_in, evidence
 ) -> None:
-    at = _open(signed_in("risk_manager"), "credit-gbm")
+    at = _open(signed_in("risk_manager"), "credit-gbm", version="v2")
     new, old = evidence["v2"], evidence["v1"]
     metrics = new.results["overall"]["metrics"]
     assert at.selectbox(key=f"perf_evidence_{new.version_id}").value.startswith(f"#{new.id} ")

@@ -1,4 +1,4 @@
-"""Display pieces shared by pages: problem lists and running a service call safely."""
+"""Running one user action safely, and showing every problem it met."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from sqlmodel import Session
 
 from core.db import session_scope
 from core.errors import GatehouseError
+
+__all__ = [
+    "attempt",
+    "show_problems",
+]
 
 T = TypeVar("T")
 
