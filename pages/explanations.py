@@ -22,6 +22,7 @@ user = user_session.signed_in_user()
 st.title("Explanations")
 picked = pickers.pick_version("expl")
 vid = picked.version_id
+vocab = picked.vocabulary
 allowed = shown.can_compute(user)
 job = attempt(lambda s: latest_job(session=s, version_id=vid, kind=EXPLANATION))
 
@@ -84,34 +85,35 @@ else:
         )
     else:
         st.warning(
-            f"Unstable top features: {', '.join(stability['unstable_features'])}; their ranks "
+            "Unstable top inputs: "
+            f"{text.escape_markdown(', '.join(map(vocab.feature, stability['unstable_features'])))}; their ranks "
             "change with the background or the sample, so read their order with care.",
             icon=":material/warning:",
         )
     st.caption(
-        f"SHAP values in {text.escape_markdown(results['output_label'])}, from "
-        f"{results['provenance']['sample_size']:,} evaluation rows. They show association "
-        "with the model's output, not causation."
+        f"Contributions to the {text.escape_markdown(vocab.output_words(results['output_space']))}"
+        f" (SHAP values), from {results['provenance']['sample_size']:,} evaluation rows. They show "
+        "association with the model's output, not causation."
     )
     overview, effects, stable = st.tabs(["Global importance", "Feature effects", "Stability"])
     with overview:
         left, right = st.columns(2)
         with left:
             charts.show_figure(
-                ex_charts.importance_figure(results), key=f"expl_{evidence.id}_importance"
+                ex_charts.importance_figure(results, vocab), key=f"expl_{evidence.id}_importance"
             )
         with right:
             charts.show_figure(
-                ex_charts.beeswarm_figure(results), key=f"expl_{evidence.id}_beeswarm"
+                ex_charts.beeswarm_figure(results, vocab), key=f"expl_{evidence.id}_beeswarm"
             )
     with effects:
         top = [d["feature"] for d in results["dependence"]]
-        feature = st.selectbox("Feature", top, key=f"expl_feature_{vid}")
+        feature = st.selectbox("Input", top, key=f"expl_feature_{vid}", format_func=vocab.feature)
         left, right = st.columns(2)
         with left:
             dependence = next(d for d in results["dependence"] if d["feature"] == feature)
             charts.show_figure(
-                ex_charts.dependence_figure(dependence, results),
+                ex_charts.dependence_figure(dependence, results, vocab),
                 key=f"expl_{evidence.id}_dependence",
             )
         with right:
@@ -119,18 +121,21 @@ else:
                 (c for c in results["partial_dependence"] if c["feature"] == feature), None
             )
             if curve is None:
-                st.info(f"No partial dependence curve for {text.escape_markdown(feature)}.")
+                st.info(
+                    f"No curve of the average output for {text.escape_markdown(vocab.feature(feature))}."
+                )
             else:
                 charts.show_figure(
-                    ex_charts.partial_dependence_figure(curve), key=f"expl_{evidence.id}_pdp"
+                    ex_charts.partial_dependence_figure(curve, vocab, results["output_space"]),
+                    key=f"expl_{evidence.id}_pdp",
                 )
         st.caption(
             "Shaded: the feature's range in the training data (the model's operating "
             "boundaries); dotted: its 5th and 95th percentiles."
         )
     with stable:
-        st.markdown(text.escape_markdown(ex.stability_sentence(stability)))
-        st.dataframe(ex.stability_frame(stability), hide_index=True, width="stretch")
+        st.markdown(text.escape_markdown(ex.stability_sentence(stability, vocab)))
+        st.dataframe(ex.stability_frame(stability, vocab), hide_index=True, width="stretch")
         st.caption(text.escape_markdown(stability["description"]))
     if results["notes"]:
         st.subheader("Notes")
@@ -147,38 +152,42 @@ def one_decision() -> None:
     version = picked.version
     last = int(version["eval_dataset"]["rows"]) - 1
     left, right = st.columns(2)
-    row = left.number_input(
-        f"Row of the evaluation data (0 to {last})",
-        min_value=0,
-        max_value=last,
-        value=0,
-        key=f"expl_row_{vid}",
-    )
-    text = right.text_input(
-        "Or find rows",
+    text_query = right.text_input(
+        "Find rows",
         key=f"expl_search_{vid}",
         placeholder="words that must all appear, e.g. 18-25 female north",
+        help="Narrows the row picker to the rows that contain every word.",
     )
-    if text.strip():
-        found = attempt(lambda s: search_rows(session=s, version_id=vid, text=text)) or []
+    found = []
+    if text_query.strip():
+        found = attempt(lambda s: search_rows(session=s, version_id=vid, text=text_query)) or []
         if not found:
-            st.info("No row of the evaluation data contains all of those words.")
-        else:
-            st.dataframe(pd.DataFrame(found), hide_index=True, width="stretch")
-            labels = [f"row {r['row']}" for r in found]
-            row = found[labels.index(st.selectbox("Explain", labels, key=f"expl_found_{vid}"))][
-                "row"
-            ]
+            right.caption("No row of the evaluation data contains all of those words.")
+    if found:
+        # One picker: the search narrows its choices instead of adding a second one.
+        rows = {f"row {r['row']}": int(r["row"]) for r in found}
+        row = rows[left.selectbox("Row explained", list(rows), key=f"expl_found_{vid}")]
+        with st.expander(f"The {len(found)} rows found", icon=":material/table_rows:"):
+            st.dataframe(pd.DataFrame(found).map(text.plain_text), hide_index=True, width="stretch")
+    else:
+        row = left.number_input(
+            f"Row explained (0 to {last})",
+            min_value=0,
+            max_value=last,
+            value=0,
+            key=f"expl_row_{vid}",
+        )
     base = ex.decision(version, int(row), None)
     if base is None:
         return
-    if st.toggle("What if? Change the values", key=f"expl_what_if_{vid}"):
-        record = ex.what_if_form(f"expl_form_{vid}_{row}", base)
+    before = None
+    if st.toggle("What if? Change the values (hypothetical)", key=f"expl_what_if_{vid}"):
+        record = ex.what_if_form(f"expl_form_{vid}_{row}", base, vocab)
         if record != base["row"]:
-            base = ex.decision(version, None, record)
+            before, base = base, ex.decision(version, None, record)
             if base is None:
                 return
-    ex.show_decision(base, key=f"expl_{vid}_waterfall")
+    ex.show_decision(base, key=f"expl_{vid}_waterfall", vocab=vocab, before=before)
 
 
 one_decision()

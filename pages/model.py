@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import session as user_session
 from app.navigation import PAGES_DIR, page_path
-from app.ui import attempt
+from app.ui import attempt, pickers
 from core.services.evidence import evidence_for_version
 from core.services.inventory import (
     CARD_FIELDS,
@@ -16,24 +16,12 @@ from core.services.inventory import (
     get_model,
     list_versions,
     model_activity,
-    model_choices,
     stage_history,
     version_summary,
 )
 
 user = user_session.signed_in_user()
-choices = attempt(lambda s: model_choices(session=s)) or []
-if not choices:
-    st.title("Model")
-    st.info("The inventory is empty; register a model first.")
-    st.stop()
-
-ids = {name: i for i, name in choices}
-wanted = st.query_params.get("model")
-names = [name for _, name in choices]
-default = next((k for k, (i, _) in enumerate(choices) if str(i) == wanted), 0)
-model_id = ids[st.selectbox("Model", names, index=default, key="model_pick")]
-st.query_params["model"] = str(model_id)
+model_id = pickers.pick_model("model_pick")
 
 
 def _load(s):  # type: ignore[no-untyped-def]

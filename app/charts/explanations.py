@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.charts.common import layout
-from app.ui.text import format_value, space_name
+from app.ui.text import escape_html, format_value
+from core.services.vocabulary import Vocabulary
 
 __all__ = [
     "beeswarm_figure",
@@ -27,21 +28,25 @@ _MAX_BEESWARM_FEATURES = 15
 _MAX_WATERFALL_BARS = 10
 
 
-def shap_axis(results: Mapping[str, Any]) -> str:
-    """Axis title of SHAP values, naming the output space."""
-    return f"SHAP value ({results['output_label']})"
+def shap_axis(results: Mapping[str, Any], vocab: Vocabulary) -> str:
+    """Axis title of SHAP values, naming what the model's output measures."""
+    return f"contribution to the {vocab.output_words(results['output_space'])}"
+
+
+def _names(features: Sequence[str], vocab: Vocabulary) -> list[str]:
+    return [escape_html(vocab.feature(f)) for f in features]
 
 
 # --- Global importance -------------------------------------------------------------------------
 
 
-def importance_figure(results: Mapping[str, Any]) -> go.Figure:
+def importance_figure(results: Mapping[str, Any], vocab: Vocabulary) -> go.Figure:
     """Mean |SHAP| per feature with its bootstrap 95% interval, most important on top."""
     items = list(results["global_importance"])[::-1]
     fig = go.Figure(
         go.Bar(
             x=[i["mean_abs_shap"] for i in items],
-            y=[i["feature"] for i in items],
+            y=_names([i["feature"] for i in items], vocab),
             orientation="h",
             error_x={
                 "type": "data",
@@ -59,8 +64,8 @@ def importance_figure(results: Mapping[str, Any]) -> go.Figure:
     )
     return layout(
         fig,
-        title={"text": f"Mean |SHAP| in {space_name(results['output_space'])}", "x": 0},
-        xaxis={"title": f"mean |SHAP value| ({results['output_label']})"},
+        title={"text": "How much each input moves the output, on average", "x": 0},
+        xaxis={"title": f"average size of its {shap_axis(results, vocab)}"},
         height=max(260, 34 * len(items) + 90),
     )
 
@@ -94,7 +99,7 @@ def _colour_values(values: Sequence[Any]) -> list[float | None]:
     return [None if pd.isna(r) else float(r) for r in ranks]
 
 
-def beeswarm_figure(results: Mapping[str, Any]) -> go.Figure:
+def beeswarm_figure(results: Mapping[str, Any], vocab: Vocabulary) -> go.Figure:
     """SHAP value of every plotted row per feature; colour = the row's value of the feature."""
     order = [i["feature"] for i in results["global_importance"]][:_MAX_BEESWARM_FEATURES]
     summary = {s["feature"]: s for s in results["summary"]}
@@ -109,7 +114,7 @@ def beeswarm_figure(results: Mapping[str, Any]) -> go.Figure:
                 x=shap_values,
                 y=position + _swarm_offsets(shap_values),
                 mode="markers",
-                name=feature,
+                name=escape_html(vocab.feature(feature)),
                 showlegend=False,
                 marker={
                     "size": 4,
@@ -125,17 +130,18 @@ def beeswarm_figure(results: Mapping[str, Any]) -> go.Figure:
                 },
                 # numpy arrays: plotly validates them at once, lists item by item (slow)
                 customdata=np.array([format_value(v) for v in points["feature_values"]]),
-                hovertemplate=f"{feature} = %{{customdata}}<br>SHAP %{{x:.4f}}<extra></extra>",
+                hovertemplate=f"{escape_html(vocab.feature(feature))} = %{{customdata}}<br>"
+                "contribution %{x:.4f}<extra></extra>",
             )
         )
     fig.add_vline(x=0, line={"color": "grey", "width": 1})
     return layout(
         fig,
-        title={"text": f"Summary (beeswarm) in {space_name(results['output_space'])}", "x": 0},
-        xaxis={"title": shap_axis(results)},
+        title={"text": "Every explained applicant, per input", "x": 0},
+        xaxis={"title": shap_axis(results, vocab)},
         yaxis={
             "tickvals": list(range(len(order))),
-            "ticktext": order[::-1],
+            "ticktext": _names(order[::-1], vocab),
             "zeroline": False,
         },
         coloraxis={
@@ -178,9 +184,11 @@ def _mark_range(fig: go.Figure, limits: Mapping[str, Any]) -> None:
             fig.add_vline(x=limits[key], line={"dash": "dot", "color": "#2ca02c", "width": 1})
 
 
-def dependence_figure(dependence: Mapping[str, Any], results: Mapping[str, Any]) -> go.Figure:
+def dependence_figure(
+    dependence: Mapping[str, Any], results: Mapping[str, Any], vocab: Vocabulary
+) -> go.Figure:
     """SHAP value against feature value for one top feature, operating range shaded."""
-    feature = dependence["feature"]
+    feature = escape_html(vocab.feature(dependence["feature"]))
     values = dependence["feature_values"]
     limits = dependence["operating_range"]
     fig = go.Figure(
@@ -192,7 +200,7 @@ def dependence_figure(dependence: Mapping[str, Any], results: Mapping[str, Any])
             y=np.asarray(dependence["shap_values"], dtype=float),
             mode="markers",
             marker={"size": 5, "opacity": 0.6},
-            hovertemplate=f"{feature} = %{{x}}<br>SHAP %{{y:.4f}}<extra></extra>",
+            hovertemplate=f"{feature} = %{{x}}<br>contribution %{{y:.4f}}<extra></extra>",
             showlegend=False,
         )
     )
@@ -200,17 +208,17 @@ def dependence_figure(dependence: Mapping[str, Any], results: Mapping[str, Any])
     fig.add_hline(y=0, line={"color": "grey", "width": 1})
     return layout(
         fig,
-        title={"text": f"{feature}: dependence ({space_name(results['output_space'])})", "x": 0},
+        title={"text": f"{feature}: its contribution by its value", "x": 0},
         xaxis={"title": feature},
-        yaxis={"title": shap_axis(results)},
+        yaxis={"title": shap_axis(results, vocab)},
         height=380,
     )
 
 
-def partial_dependence_figure(curve: Mapping[str, Any]) -> go.Figure:
+def partial_dependence_figure(curve: Mapping[str, Any], vocab: Vocabulary, space: str) -> go.Figure:
     """Average (PD, bold) and individual (ICE, thin) curves; training range shaded, grid
     points outside it marked."""
-    feature = curve["feature"]
+    feature = escape_html(vocab.feature(curve["feature"]))
     numeric = curve["kind"] == "numeric"
     grid = list(curve["grid"]) if numeric else [format_value(v) for v in curve["grid"]]
     ice_x: list[Any] = []
@@ -225,7 +233,7 @@ def partial_dependence_figure(curve: Mapping[str, Any]) -> go.Figure:
             y=np.array(ice_y, dtype=float),
             mode="lines",
             line={"color": "rgba(120, 120, 120, 0.25)", "width": 1},
-            name=f"ICE ({len(curve['individual'])} rows)",
+            name=f"individual applicants ({len(curve['individual'])})",
             hoverinfo="skip",
         )
     )
@@ -235,7 +243,7 @@ def partial_dependence_figure(curve: Mapping[str, Any]) -> go.Figure:
             y=curve["average"],
             mode="lines+markers",
             line={"color": "#d62728", "width": 3},
-            name=f"partial dependence (average of {curve['n_rows']} rows)",
+            name=f"average of {curve['n_rows']} applicants",
             hovertemplate=f"{feature} = %{{x}}<br>average %{{y:.4f}}<extra></extra>",
         )
     )
@@ -253,9 +261,9 @@ def partial_dependence_figure(curve: Mapping[str, Any]) -> go.Figure:
     _mark_range(fig, curve["operating_range"])
     return layout(
         fig,
-        title={"text": f"{feature}: partial dependence and ICE", "x": 0},
+        title={"text": f"{feature}: the output as it changes", "x": 0},
         xaxis={"title": feature},
-        yaxis={"title": curve["output_label"]},
+        yaxis={"title": vocab.output_words(space)},
         legend={"orientation": "h", "y": -0.25},
         height=420,
     )
@@ -264,17 +272,21 @@ def partial_dependence_figure(curve: Mapping[str, Any]) -> go.Figure:
 # --- One decision ----------------------------------------------------------------------------
 
 
-def waterfall_figure(decision: Mapping[str, Any]) -> go.Figure:
+def waterfall_figure(decision: Mapping[str, Any], vocab: Vocabulary) -> go.Figure:
     """From the base value, each feature's contribution, to the model's output for the row."""
     contributions = list(decision["contributions"])
     shown = contributions[:_MAX_WATERFALL_BARS]
     rest = contributions[_MAX_WATERFALL_BARS:]
-    labels = [f"{c['feature']} = {format_value(c['value'])}" for c in shown]
+    labels = [
+        f"{escape_html(vocab.feature(c['feature']))} = "
+        f"{escape_html(vocab.value(c['feature'], format_value(c['value'])))}"
+        for c in shown
+    ]
     values = [c["contribution"] for c in shown]
     if rest:
         labels.append(f"{len(rest)} other features")
         values.append(sum(c["contribution"] for c in rest))
-    labels = ["base value", *labels, "model output"]
+    labels = ["average applicant", *labels, "this applicant"]
     fig = go.Figure(
         go.Waterfall(
             orientation="h",
@@ -286,12 +298,17 @@ def waterfall_figure(decision: Mapping[str, Any]) -> go.Figure:
             totals={"marker": {"color": "#7f7f7f"}},
             connector={"line": {"color": "#bbbbbb", "width": 1}},
             hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+            showlegend=False,
         )
     )
+    # Waterfalls have no legend of their own: two empty traces give the colours their meaning.
+    for colour, name in (("#d62728", "raises the output"), ("#1f77b4", "lowers the output")):
+        fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, orientation="h"))
     return layout(
         fig,
-        title={"text": f"Contributions in {space_name(decision['output_space'])}", "x": 0},
-        xaxis={"title": decision["output_label"]},
+        title={"text": "What moved this applicant's output", "x": 0},
+        xaxis={"title": vocab.output_words(decision["output_space"])},
+        legend={"orientation": "h", "y": -0.2},
         yaxis={"autorange": "reversed"},  # base value on top, the model's output at the bottom
         height=max(320, 32 * len(labels) + 100),
     )

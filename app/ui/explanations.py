@@ -14,7 +14,7 @@ import streamlit as st
 from app.charts.evidence import show_figure
 from app.charts.explanations import waterfall_figure
 from app.ui.actions import attempt, show_problems
-from app.ui.text import escape_markdown, format_value, space_name
+from app.ui.text import escape_label, escape_markdown, format_value, sentence_case, space_name
 from core.db import session_scope
 from core.errors import GatehouseError
 from core.services.evidence import (
@@ -22,6 +22,7 @@ from core.services.evidence import (
 )
 from core.services.explanations import EXPLANATION, explain_decision
 from core.services.jobs import latest_job, start_background_worker
+from core.services.vocabulary import Vocabulary
 from core.tables import Job
 
 __all__ = [
@@ -39,31 +40,31 @@ __all__ = [
 # --- Stability, provenance -------------------------------------------------------------------
 
 
-def stability_frame(stability: Mapping[str, Any]) -> pd.DataFrame:
+def stability_frame(stability: Mapping[str, Any], vocab: Vocabulary) -> pd.DataFrame:
     """Rank of each top feature in the main run and in each re-run; unstable ones marked."""
     unstable = set(stability["unstable_features"])
     seeds = stability["seeds"]
     rows = []
     for feature in stability["top_features"]:
         ranks = stability["ranks"][feature]
-        row: dict[str, Any] = {"Feature": feature, "Rank": ranks[0]}
+        row: dict[str, Any] = {"Input": vocab.feature(feature), "Rank": ranks[0]}
         for seed, rank in zip(seeds, ranks[1:], strict=False):
             row[f"Rank, run with seed {seed}"] = rank
         row["Largest move"] = max((abs(r - ranks[0]) for r in ranks[1:]), default=0)
-        row["Stable"] = "⚠️ unstable" if feature in unstable else "✅ stable"
+        row["Stable"] = "unstable" if feature in unstable else "stable"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def stability_sentence(stability: Mapping[str, Any]) -> str:
+def stability_sentence(stability: Mapping[str, Any], vocab: Vocabulary) -> str:
     taus = ", ".join("n/a" if t is None else f"{t:.2f}" for t in stability["kendall_tau"])
-    unstable = stability["unstable_features"]
+    unstable = [vocab.feature(f) for f in stability["unstable_features"]]
     moved = (
         f"unstable (rank moves by more than {stability['rank_tolerance']}): {', '.join(unstable)}"
         if unstable
-        else f"no top feature moves by more than {stability['rank_tolerance']} ranks"
+        else f"no top input moves by more than {stability['rank_tolerance']} ranks"
     )
-    return f"Kendall's tau of the top features' importances against the main run: {taus}; {moved}."
+    return f"Agreement of the top inputs' order with the main run (Kendall's tau): {taus}; {moved}."
 
 
 def provenance_rows(evidence: StoredEvidence) -> pd.DataFrame:
@@ -79,7 +80,7 @@ def provenance_rows(evidence: StoredEvidence) -> pd.DataFrame:
         ("Explainer", f"{p['explainer']} ({p['explainer_class']})"),
         ("Feature perturbation", p["feature_perturbation"]),
         ("Model", p["model_class"]),
-        ("Output space", f"{space_name(results['output_space'])}: {results['output_label']}"),
+        ("Output space", space_name(results["output_space"])),
         (
             "Background",
             f"{p['background_size']} rows of {p['background_source']}"
@@ -226,7 +227,7 @@ def decision(
         return None
 
 
-def what_if_form(key: str, base: Mapping[str, Any]) -> dict[str, Any]:
+def what_if_form(key: str, base: Mapping[str, Any], vocab: Vocabulary) -> dict[str, Any]:
     """Inputs for every feature, prefilled from ``base`` (a decision); returns the values.
 
     Values outside the training range are allowed: they are explained and flagged.
@@ -238,6 +239,7 @@ def what_if_form(key: str, base: Mapping[str, Any]) -> dict[str, Any]:
         for i, (feature, value) in enumerate(base["row"].items()):
             limits = ranges[feature]
             column = columns[i % 3]
+            label = escape_label(vocab.feature(feature))
             if limits["kind"] == "numeric":
                 span = (
                     f"Training range {format_value(limits['minimum'])} to "
@@ -246,16 +248,17 @@ def what_if_form(key: str, base: Mapping[str, Any]) -> dict[str, Any]:
                     else None
                 )
                 values[feature] = column.number_input(
-                    feature, value=value, format="%g", key=f"{key}_{feature}", help=span
+                    label, value=value, format="%g", key=f"{key}_{feature}", help=span
                 )
             else:
                 options = list(limits["categories"])
                 if value is not None and value not in options:
                     options.append(value)
                 values[feature] = column.selectbox(
-                    feature,
+                    label,
                     options,
                     index=options.index(value) if value in options else None,
+                    format_func=lambda v, f=feature: vocab.value(f, v),
                     accept_new_options=True,
                     key=f"{key}_{feature}",
                     help="Categories seen in training; a new one is explained but flagged.",
@@ -264,26 +267,76 @@ def what_if_form(key: str, base: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def show_decision(result: Mapping[str, Any], *, key: str) -> None:
-    """Prediction, the three drivers as sentences, boundary warnings and the waterfall."""
+def _output(result: Mapping[str, Any]) -> float:
+    probability = result["probability"]
+    return float(result["prediction"] if probability is None else probability)
+
+
+def _drivers(
+    result: Mapping[str, Any], vocab: Vocabulary, before: Mapping[str, Any] | None
+) -> list[str]:
+    """The three largest contributions as sentences; for a what-if, each one's change too."""
+    words = vocab.output_words(result["output_space"])
+    old = {c["feature"]: c for c in (before or {}).get("contributions", [])}
+    lines = []
+    for c in result["contributions"][:3]:
+        name = vocab.feature(c["feature"])
+        value = vocab.value(c["feature"], format_value(c["value"]))
+        way = "raises" if c["contribution"] >= 0 else "lowers"
+        line = f"{name} = {value} {way} the {words} by {abs(c['contribution']):.3f}"
+        if (was := old.get(c["feature"])) is not None and before is not None:
+            line += (
+                f" (before: {vocab.value(c['feature'], format_value(was['value']))}, "
+                f"{was['contribution']:+.3f} → {c['contribution']:+.3f})"
+            )
+        lines.append(line + ".")
+    return lines
+
+
+def show_decision(
+    result: Mapping[str, Any],
+    *,
+    key: str,
+    vocab: Vocabulary,
+    before: Mapping[str, Any] | None = None,
+) -> None:
+    """The model's output, the three drivers as sentences, boundary warnings and the waterfall.
+
+    ``before`` is the recorded row's decision when ``result`` is a hypothetical what-if: the
+    output and drivers are then shown as before → after, and the result is labelled as such.
+    """
+    if before is not None:
+        st.info(
+            "Hypothetical: the values below were changed by hand; this is what the model would "
+            "output for them, not a recorded decision.",
+            icon=":material/science:",
+        )
     c1, c2, c3 = st.columns(3)
-    positive = result["positive_class"]
+    words = vocab.output_words(
+        result["output_space"] if result["probability"] is None else "probability"
+    )
+    after = _output(result)
+    c1.metric(
+        sentence_case(words),
+        f"{after:.3f}" if before is None else f"{_output(before):.3f} → {after:.3f}",
+        delta=None if before is None else f"{after - _output(before):+.3f}",
+    )
     if result["probability"] is not None:
-        c1.metric(f"Probability of {result['target']} = {positive}", f"{result['probability']:.3f}")
-    c2.metric(f"Model output ({space_name(result['output_space'])})", f"{result['prediction']:.4f}")
-    if result["actual"] is not None:
-        c3.metric(f"Recorded {result['target']}", str(result["actual"]))
+        threshold_side = vocab.positive_words if after >= 0.5 else vocab.negative_words
+        c2.metric("Predicted at threshold 0.5", threshold_side)
+    if result["actual"] is not None and before is None:
+        c3.metric(f"Recorded {vocab.target_words.lower()}", vocab.outcome(result["actual"]))
     for warning in result["boundary_warnings"]:
-        st.warning(warning, icon=":material/warning:")
-    if result["drivers"]:
+        st.warning(escape_markdown(warning), icon=":material/warning:")
+    if drivers := _drivers(result, vocab, before):
         st.markdown(
             "**Top drivers**\n\n"
-            + "\n".join(f"{k}. {escape_markdown(d)}" for k, d in enumerate(result["drivers"], 1))
+            + "\n".join(f"{k}. {escape_markdown(d)}" for k, d in enumerate(drivers, 1))
         )
     st.caption(
-        f"Contributions are in {escape_markdown(result['output_label'])}; they show association "
-        "with the model's output, not causation."
+        f"Contributions are to the {escape_markdown(vocab.output_words(result['output_space']))}; "
+        "they show association with the model's output, not causation."
     )
-    show_figure(waterfall_figure(result), key=key)
+    show_figure(waterfall_figure(result, vocab), key=key)
     for note in result["notes"]:
         st.caption(escape_markdown(note))

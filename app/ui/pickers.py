@@ -17,7 +17,14 @@ from core.services.evidence import (
     get_evidence,
 )
 from core.services.focus import default_focus, default_version_of
-from core.services.inventory import get_model, list_versions, model_choices, version_summary
+from core.services.inventory import (
+    current_card,
+    get_model,
+    list_versions,
+    model_choices,
+    version_summary,
+)
+from core.services.vocabulary import Vocabulary
 
 __all__ = [
     "PickedVersion",
@@ -40,6 +47,7 @@ class PickedVersion:
     production_version_id: int | None
     version: dict[str, Any]
     versions: list[dict[str, Any]]
+    vocabulary: Vocabulary
 
     @property
     def version_id(self) -> int:
@@ -112,6 +120,8 @@ def pick_model(key: str, *, container: Any = None) -> int:
         focus = attempt(lambda s: default_focus(session=s))
         wanted = focus[0] if focus else choices[0][0]
     ids = {name: i for i, name in choices}
+    st.session_state[MODEL_IN_VIEW] = wanted
+    st.query_params["model"] = str(wanted)
     # The widget shows the choice, whichever page made it (widget state is per page).
     st.session_state[key] = names[wanted]
     (container or st).selectbox(
@@ -126,16 +136,17 @@ def pick_version(prefix: str) -> PickedVersion:
     left, right = st.columns(2)
     model_id = pick_model(f"{prefix}_model", container=left)
 
-    def load(s: Session) -> tuple[Any, list[dict[str, Any]], int | None]:
+    def load(s: Session) -> tuple[Any, list[dict[str, Any]], int | None, dict[str, Any]]:
         model = get_model(session=s, model_id=model_id)
         versions = list_versions(session=s, model_id=model_id)
         default = default_version_of(session=s, model_id=model_id)
-        return model, [version_summary(session=s, version=v) for v in versions], default
+        card = current_card(session=s, model_id=model_id)
+        return model, [version_summary(session=s, version=v) for v in versions], default, card
 
     loaded = attempt(load)
     if loaded is None or not loaded[1]:
         st.stop()
-    model, versions, default = loaded
+    model, versions, default, card = loaded
     by_id = {int(v["version_id"]): v for v in versions}
     wanted = _query_int("version")
     if wanted not in by_id:
@@ -155,6 +166,9 @@ def pick_version(prefix: str) -> PickedVersion:
         production_version_id=model.production_version_id,
         version=by_id[wanted],
         versions=versions,
+        vocabulary=Vocabulary.from_card(
+            card, target=by_id[wanted]["target"], positive=by_id[wanted]["positive_label"]
+        ),
     )
 
 

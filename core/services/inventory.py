@@ -26,6 +26,7 @@ from core.files.store import sha256_file, store_file
 from core.services.audit import append_event
 from core.services.auth import Role, require_role
 from core.services.environment import environment
+from core.services.vocabulary import VOCABULARY_FIELD, vocabulary_problems
 from core.tables import (
     OPEN_END,
     STAGES,
@@ -94,6 +95,7 @@ CARD_FIELDS: dict[str, str] = {
     "validation_planned": "Validation planned (date)",
     "validity_horizon": "Expected validity horizon",
     "exceptions_to_policy": "Exceptions to policy",
+    VOCABULARY_FIELD: "Business language (display names and descriptions)",
 }
 PEOPLE_FIELDS = ("owner", "developer", "validator")
 SORTABLE = {
@@ -224,6 +226,7 @@ def _load_card(card: Path | Mapping[str, Any] | None, problems: list[str]) -> di
         return {}
     if unknown := sorted(set(map(str, data)) - set(CARD_FIELDS)):
         problems.append(CARD_UNKNOWN.format(unknown=unknown, allowed=", ".join(CARD_FIELDS)))
+    problems.extend(vocabulary_problems(data.get(VOCABULARY_FIELD)))
     return {str(k): v for k, v in data.items() if str(k) in CARD_FIELDS}
 
 
