@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.cli import evidence, models, setup, users  # noqa: F401  (registers the commands)
+from core.cli import audit, evidence, models, setup, users  # noqa: F401  (registers the commands)
 from core.cli.base import main
 
 __all__ = ["main"]
