@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from core.services.audit_log import AUDIT_ROLES
+
 # (file, title, icon, roles that see it; None = everyone signed in)
 NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
     "Portfolio": [
@@ -25,6 +27,12 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[str, ...] | None]]] = {
     ],
     "Administration": [
         ("admin.py", "Users", ":material/manage_accounts:", ("admin", "auditor")),
+        (
+            "audit.py",
+            "Audit trail",
+            ":material/history:",
+            tuple(str(r) for r in AUDIT_ROLES),
+        ),
     ],
 }
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
-from app.ui import attempt
+from app.ui import attempt, plain_text
 from core.db import session_scope
 from core.services.inventory import (
     InventoryFilter,
@@ -69,12 +69,17 @@ if result is None:
 
 if as_of is not None:
     st.info(f"The inventory as it stood at the end of {as_of_day:%d %B %Y} (UTC).")
-st.caption(f"{result.total:,} models match · page {result.page} of {result.pages}")
+noun = "model matches" if result.total == 1 else "models match"
+st.caption(f"{result.total:,} {noun} · page {result.page} of {result.pages}")
 frame = pd.DataFrame(result.rows)
 if frame.empty:
     st.write("No model matches these filters.")
 else:
     frame["open"] = "model?model=" + frame["id"].astype(str)
+    # A dash for nothing: no "None" in a cell a business reader sees.
+    for column in ("purpose", "owner", "business_unit", "risk_tier", "stage", "gate_status"):
+        frame[column] = frame[column].map(plain_text)
+    frame["next_review"] = frame["next_review"].map(plain_text)
     st.dataframe(
         frame[
             [
@@ -102,7 +107,7 @@ else:
             "risk_tier": "Risk tier",
             "stage": "Stage",
             "version": st.column_config.NumberColumn("Version", format="v%d"),
-            "next_review": st.column_config.DateColumn("Next review"),
+            "next_review": st.column_config.TextColumn("Next review"),
             "open_findings": "Open findings",
             "gate_status": "Gates",
         },

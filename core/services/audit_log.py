@@ -31,6 +31,7 @@ __all__ = [
     "describe_event",
     "export_events_csv",
     "iter_events",
+    "model_history",
     "query_events",
 ]
 
@@ -289,6 +290,19 @@ def query_events(
     return AuditPage(
         rows=rows, next_cursor=rows[-1].sequence if more and rows else None, filters=filters
     )
+
+
+def model_history(*, session: Session, model: str, limit: int = 500) -> list[AuditRow]:
+    """Every event about a model, its versions, their evidence and jobs, newest first.
+
+    Readable by everyone who reads the model page (as its card and versions are); the whole
+    trail, with every user's sign-ins, needs ``AUDIT_ROLES`` (``query_events``).
+    """
+    where = _conditions(session, AuditFilter(model=model))
+    events = session.exec(
+        select(AuditEvent).where(*where).order_by(col(AuditEvent.id).desc()).limit(limit)
+    ).all()
+    return _rows(session, events)
 
 
 def iter_events(

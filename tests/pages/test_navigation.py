@@ -77,7 +77,7 @@ def jargon_on(at: AppTest) -> list[str]:
     return [text for text in _visible_text(at) if JARGON.search(text)]
 
 
-def _open_url(at: AppTest, url_path: str) -> AppTest:
+def open_url(at: AppTest, url_path: str) -> AppTest:
     """Open a page by its URL path, as a link does (Streamlit names pages by that hash)."""
     at._page_hash = calc_hash(url_path)
     return at.run()
@@ -123,7 +123,7 @@ def test_the_jargon_scan_finds_what_it_looks_for() -> None:
 
 
 def test_a_page_the_role_lacks_says_which_role_it_needs(signed_in, demo_models) -> None:  # type: ignore[no-untyped-def]
-    at = _open_url(signed_in("sme"), "register")
+    at = open_url(signed_in("sme"), "register")
     assert not at.exception
     assert at.warning[0].value == MISSING_ROLE.format(
         page="Register a model", needed="developer or model_owner or admin", have="sme"
@@ -140,7 +140,7 @@ def test_a_link_opened_signed_out_leads_to_its_page_after_sign_in(  # type: igno
     at = AppTest.from_file(ENTRYPOINT, default_timeout=30)
     at.query_params["model"] = str(version.model_id)
     at.run()
-    _open_url(at, "fairness")
+    open_url(at, "fairness")
     assert at.button[0].label == "Sign in"
     at.text_input(key="login_username").input(demo_users["sme"])
     at.text_input(key="login_password").input("gatehouse-demo")
