@@ -109,12 +109,25 @@ st.caption(
     f"{results['policy']['min_group_size']} rows are shown but left out of pass/fail."
 )
 
-st.subheader("Checks")
-shown.show_checks(checks, with_feature=True)
+st.subheader("Checks, failing first")
+vocab = picked.vocabulary
+
+
+def _feature_words(name: str) -> str:
+    # Intersections are stored as "sex × age_band": each part by its display name.
+    return " × ".join(vocab.feature(part.strip()) for part in name.split("×"))
+
+
+shown.show_checks(checks, with_feature=True, names=_feature_words)
 
 st.subheader("By sensitive feature")
+# The feature that fails opens first (Streamlit opens the first tab).
+features = sorted(
+    features,
+    key=lambda f: min((shown.STATUS_ORDER.get(c["status"], 9) for c in f["checks"]), default=9),
+)
 for tab, feature in zip(
-    st.tabs([text.escape_markdown(f["name"]) for f in features]), features, strict=True
+    st.tabs([text.escape_label(_feature_words(f["name"])) for f in features]), features, strict=True
 ):
     with tab:
         fairness_view.show_fairness_feature(feature, results=results, key=f"fair_{evidence.id}")

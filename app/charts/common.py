@@ -8,10 +8,12 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-__all__ = ["error_bars", "layout", "show_figure"]
+__all__ = ["MARGIN", "TOP_LEGEND", "error_bars", "layout", "show_figure"]
 
 #: Enough room that axis titles are never clipped and legends below never overlap them.
-MARGIN = {"t": 40, "b": 60, "l": 70, "r": 20}
+MARGIN = {"t": 60, "b": 60, "l": 70, "r": 20}
+#: Legends above the plot, under the title: they never cover an axis title.
+TOP_LEGEND = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
 
 
 def error_bars(estimates: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from app.charts.common import error_bars, show_figure
+from app.charts.common import TOP_LEGEND, error_bars, layout, show_figure
 from app.ui.text import format_estimate
 
 __all__ = [
@@ -20,6 +20,10 @@ __all__ = [
 ]
 
 
+_PALETTE = ("#1f77b4", "#7f7f7f")
+_FAIL = "#b2182b"
+
+
 def group_rates_figure(
     groups: Sequence[Mapping[str, Any]],
     metrics: Mapping[str, str],
@@ -27,25 +31,36 @@ def group_rates_figure(
     reference: str | None = None,
     min_ratio: float | None = None,
     y_title: str = "rate",
+    failing: Sequence[str] = (),
 ) -> go.Figure:
     """Bars per group of each metric with its 95% interval; for the selection rate, the
     reference group's rate and the four-fifths line (``min_ratio`` × that rate).
 
-    Groups too small for pass/fail are drawn faint.
+    Groups too small for pass/fail are drawn faint; ``failing`` groups are drawn red, outlined
+    and labelled, so the group a check fails on is seen at once.
     """
     fig = go.Figure()
     # Plotly reads a little HTML in labels: group names are shown as text.
     names = [html.escape(str(g["group"])) for g in groups]
     opacity = [1.0 if g["eligible"] else 0.35 for g in groups]
-    for key, title in metrics.items():
+    fails = [str(g["group"]) in set(map(str, failing)) for g in groups]
+    for k, (key, title) in enumerate(metrics.items()):
         estimates = [g["metrics"].get(key) or {} for g in groups]
+        colour = _PALETTE[k % len(_PALETTE)]
         fig.add_trace(
             go.Bar(
                 name=title,
                 x=names,
                 y=[e.get("value") for e in estimates],
                 error_y=error_bars(estimates),
-                marker={"opacity": opacity},
+                marker={
+                    "opacity": opacity,
+                    "color": [_FAIL if f and len(metrics) == 1 else colour for f in fails],
+                    "line": {"color": [_FAIL if f else colour for f in fails], "width": 2},
+                },
+                text=["fails" if f else "" for f in fails] if len(metrics) == 1 else None,
+                textposition="inside",
+                insidetextanchor="start",
                 customdata=[
                     [format_estimate(e), "" if g["eligible"] else " (too small for pass/fail)"]
                     for e, g in zip(estimates, groups, strict=True)
@@ -64,7 +79,8 @@ def group_rates_figure(
             line_color="grey",
             annotation_text=f"reference {html.escape(str(reference))}: {rate:.2f}",
             annotation_position="top left",
-            annotation_bgcolor="rgba(255, 255, 255, 0.8)",
+            annotation_bgcolor="rgba(255, 255, 255, 0.95)",
+            annotation_font_color="#222222",
         )
         if min_ratio is not None:
             fig.add_hline(
@@ -73,15 +89,15 @@ def group_rates_figure(
                 line_color="firebrick",
                 annotation_text=f"four-fifths line: {min_ratio:g} × reference = {min_ratio * rate:.2f}",
                 annotation_position="bottom left",
-                annotation_bgcolor="rgba(255, 255, 255, 0.8)",
+                annotation_bgcolor="rgba(255, 255, 255, 0.95)",
+                annotation_font_color="#222222",
             )
     fig.update_layout(
         barmode="group",
         yaxis_title=y_title,
-        legend={"orientation": "h", "y": -0.2},
-        margin={"t": 30, "b": 10},
+        legend=TOP_LEGEND,
     )
-    return fig
+    return layout(fig)
 
 
 def calibration_figure(bins: Sequence[Mapping[str, Any]]) -> go.Figure:
@@ -120,10 +136,9 @@ def calibration_figure(bins: Sequence[Mapping[str, Any]]) -> go.Figure:
     fig.update_layout(
         xaxis={"title": "mean predicted probability", "range": [0, 1]},
         yaxis={"title": "observed positive rate", "range": [0, 1.05]},
-        legend={"orientation": "h", "y": -0.2},
-        margin={"t": 30, "b": 10},
+        legend=TOP_LEGEND,
     )
-    return fig
+    return layout(fig)
 
 
 def roc_figure(curve: Mapping[str, Sequence[float]], auc: float | None) -> go.Figure:
@@ -142,19 +157,18 @@ def roc_figure(curve: Mapping[str, Sequence[float]], auc: float | None) -> go.Fi
         xaxis_range=[0, 1],
         yaxis_range=[0, 1.02],
         height=360,
-        margin={"t": 10, "b": 40, "l": 50, "r": 10},
-        legend={"orientation": "h", "y": -0.25},
+        legend=TOP_LEGEND,
     )
-    return fig
+    return layout(fig)
 
 
 def score_distribution_figure(bins: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """Rows per calibration bin, drawn over the bin's score range (a coarse histogram)."""
+    """Rows per calibration bin, drawn over the bin's score range: counts, not densities."""
     fig = go.Figure(
         go.Bar(
             x=[(b["lower"] + b["upper"]) / 2 for b in bins],
             width=[max(b["upper"] - b["lower"], 0.005) for b in bins],
-            y=[b["count"] / max(b["upper"] - b["lower"], 0.005) for b in bins],
+            y=[b["count"] for b in bins],
             customdata=[[b["count"], f"{b['lower']:.2f}–{b['upper']:.2f}"] for b in bins],
             hovertemplate="scores %{customdata[1]}: %{customdata[0]} rows<extra></extra>",
             name="rows",
@@ -162,7 +176,6 @@ def score_distribution_figure(bins: Sequence[Mapping[str, Any]]) -> go.Figure:
     )
     fig.update_layout(
         xaxis={"title": "predicted probability", "range": [0, 1]},
-        yaxis={"title": "rows per unit of score"},
-        margin={"t": 30, "b": 10},
+        yaxis={"title": "applicants (rows)"},
     )
-    return fig
+    return layout(fig)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts.common import layout
+from app.charts.common import TOP_LEGEND, layout
 from app.ui.text import escape_html, format_value
 from core.services.vocabulary import Vocabulary
 
@@ -264,7 +264,7 @@ def partial_dependence_figure(curve: Mapping[str, Any], vocab: Vocabulary, space
         title={"text": f"{feature}: the output as it changes", "x": 0},
         xaxis={"title": feature},
         yaxis={"title": vocab.output_words(space)},
-        legend={"orientation": "h", "y": -0.25},
+        legend=TOP_LEGEND,
         height=420,
     )
 
@@ -308,7 +308,7 @@ def waterfall_figure(decision: Mapping[str, Any], vocab: Vocabulary) -> go.Figur
         fig,
         title={"text": "What moved this applicant's output", "x": 0},
         xaxis={"title": vocab.output_words(decision["output_space"])},
-        legend={"orientation": "h", "y": -0.2},
+        legend=TOP_LEGEND,
         yaxis={"autorange": "reversed"},  # base value on top, the model's output at the bottom
         height=max(320, 32 * len(labels) + 100),
     )

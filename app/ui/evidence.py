@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -17,7 +18,6 @@ from app.ui.text import (
     INTERVAL_COLUMN,
     escape_markdown,
     format_estimate,
-    status_badge,
     status_word,
     threshold_text,
 )
@@ -29,16 +29,19 @@ from core.services.evidence import (
 )
 
 __all__ = [
+    "STATUS_ORDER",
     "can_compute",
     "checks_frame",
     "compute_evidence",
     "no_evidence",
     "provenance_frame",
     "run_settings",
+    "short_sentence",
     "show_checks",
     "show_notes",
     "show_provenance",
     "show_status",
+    "worst_first",
 ]
 
 # --- Computing ---------------------------------------------------------------------------------
@@ -142,13 +145,16 @@ def compute_evidence(
 
 
 def show_status(status: str | None, *, what: str, checks: Sequence[Mapping[str, Any]]) -> None:
-    """One banner: how many checks fail, cannot be made, or pass."""
+    """One banner: how many checks fail, are inconclusive, cannot be made, or pass."""
     counts = Counter(c["status"] for c in checks)
     n, fail, short = len(checks), counts["fail"], counts["insufficient_data"]
+    unsure = counts["inconclusive"]
     lacking = f" {short} cannot be made (insufficient data)." if short else ""
-    if status == "fail":
+    lacking += f" {unsure} inconclusive (the interval straddles the threshold)." if unsure else ""
+    what = escape_markdown(what)
+    if status == "fail" or fail:
         st.error(f"{what}: {fail} of {n} checks fail.{lacking}", icon=":material/cancel:")
-    elif status == "insufficient_data":
+    elif status in ("insufficient_data", "inconclusive") or lacking:
         st.warning(f"{what}: no check fails, but{lacking.lower()}", icon=":material/warning:")
     elif status == "pass":
         st.success(f"{what}: all {n} checks pass.", icon=":material/check_circle:")
@@ -156,30 +162,69 @@ def show_status(status: str | None, *, what: str, checks: Sequence[Mapping[str, 
         st.info(f"{what}: the policy sets no checks here; the figures are for information.")
 
 
-def checks_frame(checks: Sequence[Mapping[str, Any]], *, with_feature: bool) -> pd.DataFrame:
+#: Worst first: a reader sees what fails before what passes.
+STATUS_ORDER = {"fail": 0, "inconclusive": 1, "insufficient_data": 2, "pass": 3}
+_STATUS_STYLE = {
+    "fail": "color: #b2182b; font-weight: 600",
+    "inconclusive": "color: #b35806; font-weight: 600",
+    "insufficient data": "color: #b35806",
+    "pass": "color: #1a7837",
+}
+_BASIS = re.compile(r"\s*\(basis: .*\)\.?$")
+
+
+def worst_first(checks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The checks with failing ones first, then inconclusive, short of data, passing."""
+    return sorted(checks, key=lambda c: STATUS_ORDER.get(c["status"], 9))
+
+
+def short_sentence(check: Mapping[str, Any]) -> str:
+    """The check's sentence without its legal basis (shown once, as a footnote)."""
+    return _BASIS.sub(".", str(check["sentence"]))
+
+
+def checks_frame(
+    checks: Sequence[Mapping[str, Any]],
+    *,
+    with_feature: bool,
+    names: Callable[[str], str] = str,
+) -> pd.DataFrame:
+    """One row per check, worst first: status, what, the figure, the threshold, in short."""
     rows = [
         {
-            **({"Feature": c.get("feature")} if with_feature else {}),
-            "Check": c["label"],
             "Status": status_word(c["status"]),
+            **({"Feature": names(str(c.get("feature")))} if with_feature else {}),
+            "Check": c["label"],
             INTERVAL_COLUMN: format_estimate(c.get("value")),
             "Threshold": threshold_text(c),
-            "Basis": c["basis"],
+            "In short": short_sentence(c),
         }
-        for c in checks
+        for c in worst_first(checks)
     ]
     return pd.DataFrame(rows)
 
 
-def show_checks(checks: Sequence[Mapping[str, Any]], *, with_feature: bool = False) -> None:
-    """The checks as a table, then each one's sentence for the people who decide."""
+def show_checks(
+    checks: Sequence[Mapping[str, Any]],
+    *,
+    with_feature: bool = False,
+    names: Callable[[str], str] = str,
+) -> None:
+    """Each check once, worst first, in a table whose status is coloured; each legal basis
+    once, as a footnote."""
     if not checks:
         st.caption("The policy sets no checks for this evidence.")
         return
-    st.dataframe(checks_frame(checks, with_feature=with_feature), hide_index=True, width="stretch")
-    st.markdown(
-        "\n".join(f"- {status_badge(c['status'])} {escape_markdown(c['sentence'])}" for c in checks)
+    frame = checks_frame(checks, with_feature=with_feature, names=names)
+    st.dataframe(
+        frame.style.map(lambda v: _STATUS_STYLE.get(v, ""), subset=["Status"]),
+        hide_index=True,
+        width="stretch",
+        column_config={"In short": st.column_config.TextColumn(width="large")},
     )
+    bases = sorted({str(c["basis"]) for c in checks if c.get("basis")})
+    if bases:
+        st.caption("Basis: " + "; ".join(escape_markdown(b) for b in bases) + ".")
 
 
 def show_notes(notes: Sequence[str]) -> None:

@@ -14,15 +14,36 @@ from app.ui.text import GROUP_COLUMNS, escape_markdown
 from core.metrics.fairness import CLASSIFICATION_BETWEEN, REGRESSION_BETWEEN, UNDEFINED_BECAUSE
 
 __all__ = [
+    "failing_groups",
     "show_fairness_feature",
 ]
+
+
+def failing_groups(feature: Mapping[str, Any], results: Mapping[str, Any]) -> list[str]:
+    """Groups below the four-fifths line when the feature's selection-rate check fails."""
+    fails = any(
+        c["status"] == "fail" and c.get("name") == "selection_rate_ratio" for c in feature["checks"]
+    )
+    if not fails:
+        return []
+    minimum = results["policy"]["min_selection_rate_ratio"]
+    out = []
+    for g in feature["groups"]:
+        ratio = (g["metrics"].get("selection_rate_ratio") or {}).get("value")
+        if g["eligible"] and ratio is not None and ratio < minimum:
+            out.append(str(g["group"]))
+    return out
 
 
 def show_fairness_feature(
     feature: Mapping[str, Any], *, results: Mapping[str, Any], key: str
 ) -> None:
-    """One sensitive column or intersection: groups, charts, between-group gaps, exclusions."""
+    """One sensitive column or intersection: groups, charts, between-group gaps, exclusions.
+
+    The groups a failing selection-rate check fails on are highlighted in the table and chart.
+    """
     regression = results["task"] == "regression"
+    failing = failing_groups(feature, results)
     if feature["reference_group"] is not None:
         st.caption(
             f"Reference group: **{escape_markdown(feature['reference_group'])}** "
@@ -34,16 +55,22 @@ def show_fairness_feature(
         "Share": lambda g: f"{g['share']:.1%}",
         "In pass/fail": lambda g: "yes" if g["eligible"] else "no: too small",
     }
+    frame = wide_frame(
+        feature["groups"], GROUP_COLUMNS, leading=leading, undefined_because=UNDEFINED_BECAUSE
+    )
+    highlight = ["background-color: #fde0dd" if str(g) in failing else "" for g in frame["Group"]]
     st.dataframe(
-        wide_frame(
-            feature["groups"], GROUP_COLUMNS, leading=leading, undefined_because=UNDEFINED_BECAUSE
-        ),
+        frame.style.apply(lambda column: highlight, axis=0),
         hide_index=True,
         width="stretch",
     )
     st.caption(
-        "Each figure: estimate (95% interval). TPR, FPR, FNR: true-positive, false-positive and "
-        "false-negative rates."
+        "Each figure: estimate (95% interval)."
+        + (
+            f" Highlighted: {escape_markdown(', '.join(failing))}, where the check fails."
+            if failing
+            else ""
+        )
     )
     key = f"{key}_{feature['name']}"
     if regression:
@@ -61,6 +88,7 @@ def show_fairness_feature(
                 reference=feature["reference_group"],
                 min_ratio=results["policy"]["min_selection_rate_ratio"],
                 y_title="selection rate",
+                failing=failing,
             )
             show_figure(figure, key=f"{key}_selection")
         with right:

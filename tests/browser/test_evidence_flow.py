@@ -48,14 +48,19 @@ def test_validator_runs_an_explanation_job_in_the_background(
     _choose(page, "Model", "credit-logit")
     expect(page.get_by_text("Additivity holds")).to_be_visible()  # the demo's stored evidence
     page.get_by_text("Compute explanation evidence").click()
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
     seed = page.get_by_label("Seed")
     seed.fill("5")
     seed.press("Enter")
-    # Let the rerun that carries the new seed to the server finish before pressing the button.
-    page.wait_for_timeout(500)
-    app = page.get_by_test_id("stApp")
-    expect(app).to_have_attribute("data-test-script-state", "notRunning")
-    page.get_by_role("button", name="Compute explanations").click()
+    # The seed reaches the server in a rerun: wait for it to finish, and for the button to be
+    # the one of the page that rerun drew, before pressing it.
+    expect(seed).to_have_value("5")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
+    button = page.get_by_role("button", name="Compute explanations")
+    expect(button).to_be_enabled(timeout=60_000)
+    button.click()
+    expect(page.get_by_text("Explanation job #")).to_be_visible(timeout=60_000)
     # The server's worker thread runs the job; the page follows it and then shows the result.
     evidence_picker = page.get_by_role("combobox", name="Evidence shown")
     expect(evidence_picker).to_have_value(re.compile(r"^#10 · .* · pass$"), timeout=60_000)
