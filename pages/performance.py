@@ -88,13 +88,14 @@ st.subheader("Metrics")
 left, right = st.columns(2)
 left.dataframe(tables.estimates_frame(metrics, labels), hide_index=True, width="stretch")
 if (matrix := results["overall"]["confusion_matrix"]) is not None:
-    target, positive = picked.version["target"], picked.version["positive_label"] or "1"
     at = f" at threshold {results['threshold']:g}" if results["threshold"] is not None else ""
     with right:
         st.markdown(f"**Confusion matrix**{at}")
         st.dataframe(
             tables.confusion_frame(
-                matrix, positive=f"{target} = {positive}", negative=f"{target} ≠ {positive}"
+                matrix,
+                positive=picked.vocabulary.positive_words,
+                negative=picked.vocabulary.negative_words,
             ),
             hide_index=True,
             width="stretch",

@@ -90,8 +90,8 @@ def confusion_frame(
     return pd.DataFrame(
         {
             "Actual": [negative, positive],
-            f"Predicted {negative}": [tn, fn],
-            f"Predicted {positive}": [fp, tp],
+            f"Predicted: {negative}": [tn, fn],
+            f"Predicted: {positive}": [fp, tp],
         }
     )
 

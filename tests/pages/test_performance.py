@@ -90,8 +90,8 @@ def test_metrics_checks_segments_and_the_comparison_with_production(  # type: ig
 
     confusion = _frame_with(at, "Actual").set_index("Actual")
     (tn, fp), (fn, tp) = new.results["overall"]["confusion_matrix"]
-    assert confusion.loc["approved = 1", "Predicted approved = 1"] == tp
-    assert confusion.loc["approved ≠ 1", "Predicted approved = 1"] == fp
+    assert confusion.loc["approved", "Predicted: approved"] == tp
+    assert confusion.loc["declined", "Predicted: approved"] == fp
     assert tn + fp + fn + tp == new.results["n_rows"]
     assert len(at.get("plotly_chart")) == 3  # ROC curve, reliability diagram, score distribution
 
