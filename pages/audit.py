@@ -8,7 +8,7 @@ import streamlit as st
 
 from app import session as user_session
 from app.ui import attempt, escape_markdown
-from core.db import session_scope
+from app.ui.actions import read_outside_the_run
 from core.services.audit import verify_chain
 from core.services.audit_log import AuditFilter, audit_actions, export_events_csv, query_events
 from core.services.inventory import model_choices
@@ -93,8 +93,9 @@ if c2.button("Older", disabled=page.next_cursor is None, key="audit_older"):
 
 def _export() -> bytes:
     # Runs outside the script run (no session state): it uses the user read above.
-    with session_scope() as s:
-        return export_events_csv(session=s, actor=user_session.actor(s, user), filters=filters)
+    return read_outside_the_run(
+        lambda s: export_events_csv(session=s, actor=user_session.actor(s, user), filters=filters)
+    )
 
 
 c3.download_button(

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import session as user_session
 from app.ui import attempt, plain_text
-from core.db import session_scope
+from app.ui.actions import read_outside_the_run
 from core.services.inventory import (
     InventoryFilter,
     export_inventory_csv,
@@ -127,10 +127,11 @@ stamp = (as_of or datetime.now(UTC)).strftime("%Y-%m-%d")
 def _export(excel: bool) -> bytes:
     # Runs only when the button is clicked, so the page itself never reads every row; it runs
     # outside the script run, without session state, so it uses the user read above.
-    with session_scope() as s:
-        return export_inventory_csv(
+    return read_outside_the_run(
+        lambda s: export_inventory_csv(
             session=s, actor=user_session.actor(s, user), filters=filters, as_of=as_of, excel=excel
         )
+    )
 
 
 for column, excel, label in ((c3, False, "Download CSV"), (c4, True, "Download for Excel")):

@@ -13,6 +13,7 @@ from core.errors import GatehouseError
 
 __all__ = [
     "attempt",
+    "read_outside_the_run",
     "show_problems",
 ]
 
@@ -33,3 +34,10 @@ def attempt(action: Callable[[Session], T]) -> T | None:
     except GatehouseError as err:
         show_problems(err)
         return None
+
+
+def read_outside_the_run(action: Callable[[Session], T]) -> T:
+    """Run a read in its own transaction from code that runs outside the script run (a
+    download button's deferred data callable), where errors cannot be shown on the page."""
+    with session_scope() as session:
+        return action(session)
