@@ -254,6 +254,8 @@ with compare_tab:
         )
         if rows:
             frame = pd.DataFrame(rows)
+            for side in ("left", "right"):
+                frame[side] = frame[side].map(plain_text)  # a dash for nothing, never "None"
             only = st.toggle("Only differences", key="cmp_only")
             if only:
                 frame = frame[frame["differs"]]

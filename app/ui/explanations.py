@@ -317,7 +317,7 @@ def show_decision(
     )
     after = _output(result)
     c1.metric(
-        sentence_case(words),
+        escape_label(sentence_case(words)),
         f"{after:.3f}" if before is None else f"{_output(before):.3f} → {after:.3f}",
         delta=None if before is None else f"{after - _output(before):+.3f}",
     )
@@ -325,7 +325,9 @@ def show_decision(
         threshold_side = vocab.positive_words if after >= 0.5 else vocab.negative_words
         c2.metric("Predicted at threshold 0.5", threshold_side)
     if result["actual"] is not None and before is None:
-        c3.metric(f"Recorded {vocab.target_words.lower()}", vocab.outcome(result["actual"]))
+        c3.metric(
+            escape_label(f"Recorded {vocab.target_words.lower()}"), vocab.outcome(result["actual"])
+        )
     for warning in result["boundary_warnings"]:
         st.warning(escape_markdown(warning), icon=":material/warning:")
     if drivers := _drivers(result, vocab, before):

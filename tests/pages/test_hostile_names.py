@@ -3,11 +3,13 @@ display names of the target, outcomes and features, and the signed-in person's n
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
+from app.ui import escape_markdown
 from core.services.evidence import evaluate_version
 from core.services.inventory import edit_card
 from core.tables import ModelVersion, User
@@ -17,7 +19,12 @@ pytestmark = pytest.mark.sqlite_only
 PAGES = Path(__file__).resolve().parents[2] / "pages"
 HOSTILE = "**bold** <b>tag</b> $x^2$ [link](http://example.invalid) :red[red] # head"
 #: What the hostile text would look like if a page passed it to Markdown unescaped.
-LIVE = ("**bold**", "<b>", "$x^2$", "[link](", ":red[red]", "# head")
+# Each piece of syntax counts only when not backslash-escaped.
+LIVE = re.compile(r"(?<!\\)\*\*bold|(?<!\\)<b>|(?<!\\)\$x|(?<!\\)\[link|(?<!\\)\[red|(?<!\\)# head")
+
+
+def test_the_scan_sees_unescaped_syntax() -> None:
+    assert LIVE.search(HOSTILE) and not LIVE.search(escape_markdown(HOSTILE))
 
 
 def _marked_up(at) -> list[str]:  # type: ignore[no-untyped-def]
@@ -26,7 +33,7 @@ def _marked_up(at) -> list[str]:  # type: ignore[no-untyped-def]
         texts += [str(e.value) for e in getattr(at, kind)]
     texts += [str(t.label) for t in at.tabs] + [str(m.label) for m in at.metric]
     texts += [str(w.label) for w in [*at.selectbox, *at.number_input, *at.text_input]]
-    return [t for t in texts if any(live in t for live in LIVE)]
+    return [t for t in texts if LIVE.search(t)]
 
 
 @pytest.fixture
