@@ -116,7 +116,7 @@ def test_the_jargon_scan_finds_what_it_looks_for() -> None:
         "import streamlit as st\n"
         "st.caption('probability of class 1 (model.predict_proba)')\n"
         "st.markdown(str({'a': 1}))\n"
-        "st.dataframe({'owner': [None, 'ada']})\n"
+        "st.dataframe({'owner': [str(None), 'ada']})\n"
         "st.metric('Probability of approval', '0.52')\n"
     ).run()
     assert sorted(jargon_on(at)) == sorted(
