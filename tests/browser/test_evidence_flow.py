@@ -29,12 +29,12 @@ def test_sme_sees_the_failed_four_fifths_check(server: str, browser_page: Page) 
     _signed_in(page, server, "sam", "Sam")
     page.goto(f"{server}/fairness")
     _choose(page, "Model", "credit-gbm")
-    expect(
-        page.get_by_text("Selection-rate ratio (four-fifths rule) for age_band").first
-    ).to_be_visible()
-    sentence = page.get_by_text("below the 0.80 policy minimum: fail").first
-    expect(sentence).to_be_visible()
-    assert "18-25" in sentence.inner_text()
+    expect(page.get_by_text("Fairness of credit-gbm v1: 6 of 9 checks fail.")).to_be_visible()
+    # The failing feature's tab opens first, its failing group named under the group table.
+    expect(page.get_by_role("tab", name="Age band").first).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expect(page.get_by_text("Highlighted: 18-25, where the check fails.")).to_be_visible()
     # An SME reads evidence but cannot compute it.
     expect(page.get_by_role("button", name="Compute fairness evidence")).to_have_count(0)
 

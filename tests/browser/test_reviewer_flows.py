@@ -119,10 +119,10 @@ def test_the_audit_page_filters_and_exports(server: str, browser: Browser) -> No
     page.goto(f"{server}/audit")
     idle(page)
     expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
-    page.get_by_test_id("stSelectbox").filter(has_text="Model").first.click()
-    page.get_by_role("option", name="credit-gbm").click()
+    _choose_model(page, "credit-gbm")
+    expect(page.get_by_text("Page 1 ·")).to_be_visible()
     idle(page)
-    with page.expect_download() as info:
+    with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="Download CSV").click()
     text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
     assert text.startswith("sequence,occurred_at_utc,user,action,subject,description,hash")
