@@ -11,12 +11,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# pip prints each package as it goes: a first install takes minutes and must not look hung.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "Installing Gatehouse and its libraries into $(VENV) (a few minutes the first time)..."
+	$(BIN)/python -m pip install --progress-bar on -e .
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "Installing Gatehouse with its test tools into $(VENV) (a few minutes the first time)..."
+	$(BIN)/python -m pip install --progress-bar on -e ".[dev]"
 	touch $@ $(STAMP)
 
 migrate: $(STAMP)

@@ -7,8 +7,15 @@ from pathlib import Path
 import streamlit as st
 
 from app import session as user_session
-from app.navigation import NAVIGATION, PAGES_DIR, REVIEWER_LANDING, REVIEWER_ROLES
-from app.ui import attempt, show_problems
+from app.navigation import (
+    NAVIGATION,
+    PAGES_DIR,
+    REVIEWER_LANDING,
+    REVIEWER_ROLES,
+    missing_role_sentence,
+)
+from app.session import CurrentUser
+from app.ui import attempt, escape_markdown, show_problems
 from core.db import check_schema
 from core.errors import GatehouseError
 from core.services.users import DEMO_PASSWORD, demo_accounts_with_published_password
@@ -25,6 +32,52 @@ def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page
     return st.Page(PAGES_DIR / file, title=title, icon=icon, default=default)
 
 
+def _stand_in(file: str, title: str, body: Path | None, sentence: str = "") -> st.Page:
+    """A hidden page at the real page's URL: the sign-in form (body) or a sentence saying which
+    role the page needs. Its URL matches the real page's, so signing in or gaining the role
+    opens the page the link named (Streamlit names a page by its URL path)."""
+
+    def refuse() -> None:
+        st.title(title)
+        st.warning(sentence, icon=":material/lock:")
+
+    source = body if body is not None else refuse
+    return st.Page(
+        source, title=title, url_path=Path(file).stem, visibility="hidden", icon=":material/lock:"
+    )
+
+
+def _signed_out_pages() -> list[st.Page]:
+    login = PAGES_DIR / "login.py"
+    pages = [st.Page(login, title="Sign in", icon=":material/login:", default=True)]
+    for entries in NAVIGATION.values():
+        pages += [_stand_in(file, "Sign in", login) for file, _, _, _ in entries]
+    return pages
+
+
+def _pages_for(user: CurrentUser) -> dict[str, list[st.Page]]:
+    """The pages the user's roles open; reviewers land on what waits for them (risk managers on
+    the dashboard); pages their roles lack say which role they need."""
+    sections: dict[str, list[st.Page]] = {}
+    refused: list[st.Page] = []
+    landing = (
+        REVIEWER_LANDING if user.has(*REVIEWER_ROLES) and not user.has("risk_manager") else None
+    )
+    first = True
+    for section, entries in NAVIGATION.items():
+        for file, title, icon, roles in entries:
+            if roles is None or user.has(*roles):
+                default = file == landing if landing else first
+                sections.setdefault(section, []).append(_page(file, title, icon, default=default))
+                first = False
+            else:
+                sentence = missing_role_sentence(title, roles, user.roles)
+                refused.append(_stand_in(file, title, None, sentence))
+    if refused:
+        sections.setdefault(next(iter(sections)), []).extend(refused)
+    return sections
+
+
 def main() -> None:
     st.set_page_config(page_title="Gatehouse", page_icon=str(ASSETS / "logo.svg"), layout="wide")
     st.logo(str(ASSETS / "logo.svg"))
@@ -37,29 +90,22 @@ def main() -> None:
         return
     user_session.sync_browser_cookie()
     if user is None:
-        st.navigation([_page("login.py", "Sign in", ":material/login:", default=True)]).run()
+        st.navigation(_signed_out_pages(), position="hidden").run()
         return
     user_session.remember(user)
     if demo_names := attempt(lambda s: demo_accounts_with_published_password(session=s)):
         names = ", ".join(demo_names)
         st.warning(DEMO_BANNER.format(password=DEMO_PASSWORD, names=names), icon=":material/key:")
-    sections: dict[str, list[st.Page]] = {}
-    landing = (
-        REVIEWER_LANDING if user.has(*REVIEWER_ROLES) and not user.has("risk_manager") else None
-    )
-    first = True
-    for section, entries in NAVIGATION.items():
-        for file, title, icon, roles in entries:
-            if roles is None or user.has(*roles):
-                default = file == landing if landing else first
-                sections.setdefault(section, []).append(_page(file, title, icon, default=default))
-                first = False
     with st.sidebar:
-        st.caption(f"Signed in as **{user.display_name}** ({', '.join(sorted(user.roles))})")
+        st.caption(
+            f"Signed in as **{escape_markdown(user.display_name)}** ({', '.join(sorted(user.roles))})"
+        )
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             user_session.sign_out()
             st.rerun()
-    st.navigation(sections).run()
+    page = st.navigation(_pages_for(user))
+    st.set_page_config(page_title=f"{page.title} · Gatehouse")
+    page.run()
 
 
 main()

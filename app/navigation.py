@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core.services.permissions import REGISTER_ROLES, USER_LIST_ROLES, Role
+from core.services.permissions import AUDIT_ROLES, REGISTER_ROLES, USER_LIST_ROLES, Role
 
 # (file, title, icon, roles that see it; None = everyone signed in)
 NAVIGATION: dict[str, list[tuple[str, str, str, tuple[Role, ...] | None]]] = {
@@ -27,6 +27,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[Role, ...] | None]]] = {
     ],
     "Administration": [
         ("admin.py", "Users", ":material/manage_accounts:", USER_LIST_ROLES),
+        ("audit.py", "Audit trail", ":material/history:", AUDIT_ROLES),
     ],
 }
 
@@ -40,3 +41,18 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 def page_path(file: str) -> str:
     """The absolute path st.Page was given for a page file, for st.page_link and switch_page."""
     return str(PAGES_DIR / file)
+
+
+MISSING_ROLE = (
+    "The {page} page needs the role {needed}; you have {have}. Ask an admin to add the role "
+    "on the Users page if your work needs it."
+)
+
+
+def missing_role_sentence(page: str, needed: tuple[str, ...], have: frozenset[str]) -> str:
+    """What a signed-in person reads when they open a page their roles do not include."""
+    return MISSING_ROLE.format(
+        page=page,
+        needed=" or ".join(needed),
+        have=", ".join(sorted(have)) or "no role",
+    )

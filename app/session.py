@@ -106,11 +106,15 @@ def signed_in_user() -> CurrentUser:
     return user
 
 
-def actor(session: Session) -> User:
-    """The signed-in user's row, to pass to core services as the acting user."""
-    user = session.get(User, signed_in_user().id)
-    assert user is not None
-    return user
+def actor(session: Session, user: CurrentUser | None = None) -> User:
+    """The signed-in user's row, to pass to core services as the acting user.
+
+    Code that runs outside the script run (a download button's deferred data callable) has no
+    session state: it passes the ``user`` the page read while the script ran.
+    """
+    row = session.get(User, (user or signed_in_user()).id)
+    assert row is not None
+    return row
 
 
 def sign_in(username: str, password: str) -> None:

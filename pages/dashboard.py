@@ -4,13 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
-from app.ui import attempt
+from app.ui import attempt, escape_markdown
 from core.services.audit import verify_chain
 from core.services.dashboard import dashboard_summary
 
 user = user_session.signed_in_user()
 st.title("Dashboard")
-st.write(f"Welcome, **{user.display_name}**.")
+st.write(f"Welcome, **{escape_markdown(user.display_name)}**.")
 
 summary = attempt(lambda s: dashboard_summary(session=s, actor=user_session.actor(s)))
 if summary is None:
@@ -30,21 +30,29 @@ st.subheader("Current versions and their evidence")
 if not overview:
     st.info("The inventory is empty; register a model first.")
 else:
+    colours = {"fail": "color: #b2182b; font-weight: 600", "pass": "color: #1a7837"}
+    frame = pd.DataFrame(
+        [
+            {
+                "Open": f"model?model={m.model_id}",
+                "Model": m.model,
+                "Stage": m.stage,
+                "Performance": m.performance or "—",
+                "Fairness": m.fairness or "—",
+                "Explanations": m.explanation or "—",
+            }
+            for m in overview
+        ]
+    )
     st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "Model": m.model,
-                    "Stage": m.stage,
-                    "Performance": m.performance or "—",
-                    "Fairness": m.fairness or "—",
-                    "Explanations": m.explanation or "—",
-                }
-                for m in overview
-            ]
+        frame.style.map(
+            lambda v: colours.get(v, ""), subset=["Performance", "Fairness", "Explanations"]
         ),
         hide_index=True,
         width="stretch",
+        column_config={
+            "Open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+        },
     )
     if failing:
         st.warning(

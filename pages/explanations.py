@@ -3,10 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from app import evidence_view as view
-from app import explanation_view as ex
 from app import session as user_session
-from app.ui import attempt
+from app.charts import evidence as charts
+from app.charts import explanations as ex_charts
+from app.ui import attempt, pickers, text
+from app.ui import evidence as shown
+from app.ui import explanations as ex
 from core.services.evidence import (
     DEFAULT_BACKGROUND,
     DEFAULT_ROWS,
@@ -18,9 +20,10 @@ from core.services.jobs import latest_job, start_background_worker
 
 user = user_session.signed_in_user()
 st.title("Explanations")
-picked = view.pick_version("expl")
+picked = pickers.pick_version("expl")
 vid = picked.version_id
-allowed = view.can_compute(user)
+vocab = picked.vocabulary
+allowed = shown.can_compute(user)
 job = attempt(lambda s: latest_job(session=s, version_id=vid, kind=EXPLANATION))
 
 if allowed:
@@ -61,14 +64,16 @@ if allowed:
                 job = submitted
 ex.job_panel(vid, job)
 
-evidence = view.choose_evidence(
+finished = st.session_state.pop(ex.SHOW_EVIDENCE.format(version_id=vid), None)
+evidence = pickers.choose_evidence(
     key=f"expl_evidence_{vid}",
     version_id=vid,
     kind=EXPLANATION,
-    select=st.session_state.pop(ex.SHOW_EVIDENCE.format(version_id=vid), None),
+    select=finished.evidence_id if finished else None,
 )
+ex.announce_result(finished, evidence)
 if evidence is None:
-    view.no_evidence("explanation", picked, allowed=allowed)
+    shown.no_evidence("explanation", picked, allowed=allowed)
 else:
     results = evidence.results
     stability = results["stability"]
@@ -80,50 +85,61 @@ else:
         )
     else:
         st.warning(
-            f"Unstable top features: {', '.join(stability['unstable_features'])}; their ranks "
+            "Unstable top inputs: "
+            f"{text.escape_markdown(', '.join(map(vocab.feature, stability['unstable_features'])))}; their ranks "
             "change with the background or the sample, so read their order with care.",
             icon=":material/warning:",
         )
     st.caption(
-        f"SHAP values in {view.escape_markdown(results['output_label'])}, from "
-        f"{results['provenance']['sample_size']:,} evaluation rows. They show association "
-        "with the model's output, not causation."
+        f"Contributions to the {text.escape_markdown(vocab.output_words(results['output_space']))}"
+        f" (SHAP values), from {results['provenance']['sample_size']:,} evaluation rows. They show "
+        "association with the model's output, not causation."
     )
     overview, effects, stable = st.tabs(["Global importance", "Feature effects", "Stability"])
     with overview:
         left, right = st.columns(2)
         with left:
-            view.show_figure(ex.importance_figure(results), key=f"expl_{evidence.id}_importance")
+            charts.show_figure(
+                ex_charts.importance_figure(results, vocab), key=f"expl_{evidence.id}_importance"
+            )
         with right:
-            view.show_figure(ex.beeswarm_figure(results), key=f"expl_{evidence.id}_beeswarm")
+            charts.show_figure(
+                ex_charts.beeswarm_figure(results, vocab), key=f"expl_{evidence.id}_beeswarm"
+            )
     with effects:
         top = [d["feature"] for d in results["dependence"]]
-        feature = st.selectbox("Feature", top, key=f"expl_feature_{vid}")
+        feature = st.selectbox("Input", top, key=f"expl_feature_{vid}", format_func=vocab.feature)
         left, right = st.columns(2)
         with left:
             dependence = next(d for d in results["dependence"] if d["feature"] == feature)
-            view.show_figure(
-                ex.dependence_figure(dependence, results), key=f"expl_{evidence.id}_dependence"
+            charts.show_figure(
+                ex_charts.dependence_figure(dependence, results, vocab),
+                key=f"expl_{evidence.id}_dependence",
             )
         with right:
             curve = next(
                 (c for c in results["partial_dependence"] if c["feature"] == feature), None
             )
             if curve is None:
-                st.info(f"No partial dependence curve for {view.escape_markdown(feature)}.")
+                st.info(
+                    f"No curve of the average output for {text.escape_markdown(vocab.feature(feature))}."
+                )
             else:
-                view.show_figure(ex.partial_dependence_figure(curve), key=f"expl_{evidence.id}_pdp")
+                charts.show_figure(
+                    ex_charts.partial_dependence_figure(curve, vocab, results["output_space"]),
+                    key=f"expl_{evidence.id}_pdp",
+                )
         st.caption(
             "Shaded: the feature's range in the training data (the model's operating "
             "boundaries); dotted: its 5th and 95th percentiles."
         )
     with stable:
-        st.markdown(view.escape_markdown(ex.stability_sentence(stability)))
-        st.dataframe(ex.stability_frame(stability), hide_index=True, width="stretch")
-        st.caption(view.escape_markdown(stability["description"]))
+        st.markdown(text.escape_markdown(ex.stability_sentence(stability, vocab)))
+        st.dataframe(ex.stability_frame(stability, vocab), hide_index=True, width="stretch")
+        st.caption(text.escape_markdown(stability["description"]))
     if results["notes"]:
         st.subheader("Notes")
-        view.show_notes(results["notes"])
+        shown.show_notes(results["notes"])
     with st.expander(
         "Provenance: explainer, background, seed, sample, libraries", icon=":material/fingerprint:"
     ):
@@ -136,45 +152,49 @@ def one_decision() -> None:
     version = picked.version
     last = int(version["eval_dataset"]["rows"]) - 1
     left, right = st.columns(2)
-    row = left.number_input(
-        f"Row of the evaluation data (0 to {last})",
-        min_value=0,
-        max_value=last,
-        value=0,
-        key=f"expl_row_{vid}",
-    )
-    text = right.text_input(
-        "Or find rows",
+    text_query = right.text_input(
+        "Find rows",
         key=f"expl_search_{vid}",
         placeholder="words that must all appear, e.g. 18-25 female north",
+        help="Narrows the row picker to the rows that contain every word.",
     )
-    if text.strip():
+    found = []
+    if text_query.strip():
         found = (
             attempt(
                 lambda s: search_rows(
-                    session=s, actor=user_session.actor(s), version_id=vid, text=text
+                    session=s, actor=user_session.actor(s), version_id=vid, text=text_query
                 )
             )
             or []
         )
         if not found:
-            st.info("No row of the evaluation data contains all of those words.")
-        else:
-            st.dataframe(pd.DataFrame(found), hide_index=True, width="stretch")
-            labels = [f"row {r['row']}" for r in found]
-            row = found[labels.index(st.selectbox("Explain", labels, key=f"expl_found_{vid}"))][
-                "row"
-            ]
+            right.caption("No row of the evaluation data contains all of those words.")
+    if found:
+        # One picker: the search narrows its choices instead of adding a second one.
+        rows = {f"row {r['row']}": int(r["row"]) for r in found}
+        row = rows[left.selectbox("Row explained", list(rows), key=f"expl_found_{vid}")]
+        with st.expander(f"The {len(found)} rows found", icon=":material/table_rows:"):
+            st.dataframe(pd.DataFrame(found).map(text.plain_text), hide_index=True, width="stretch")
+    else:
+        row = left.number_input(
+            f"Row explained (0 to {last})",
+            min_value=0,
+            max_value=last,
+            value=0,
+            key=f"expl_row_{vid}",
+        )
     base = ex.decision(version, int(row), None)
     if base is None:
         return
-    if st.toggle("What if? Change the values", key=f"expl_what_if_{vid}"):
-        record = ex.what_if_form(f"expl_form_{vid}_{row}", base)
+    before = None
+    if st.toggle("What if? Change the values (hypothetical)", key=f"expl_what_if_{vid}"):
+        record = ex.what_if_form(f"expl_form_{vid}_{row}", base, vocab)
         if record != base["row"]:
-            base = ex.decision(version, None, record)
+            before, base = base, ex.decision(version, None, record)
             if base is None:
                 return
-    ex.show_decision(base, key=f"expl_{vid}_waterfall")
+    ex.show_decision(base, key=f"expl_{vid}_waterfall", vocab=vocab, before=before)
 
 
 one_decision()

@@ -2,18 +2,19 @@
 
 import streamlit as st
 
-from app import evidence_view as view
 from app import session as user_session
-from app.ui import attempt
+from app.ui import attempt, pickers, text
+from app.ui import evidence as shown
+from app.ui import fairness as fairness_view
 from core.services.evidence import latest_evidence
 
 MOST_FAVOURED = "most-favoured group (default)"
 
 user = user_session.signed_in_user()
 st.title("Fairness")
-picked = view.pick_version("fair")
+picked = pickers.pick_version("fair")
 vid = picked.version_id
-allowed = view.can_compute(user)
+allowed = shown.can_compute(user)
 computed = None
 
 if allowed:
@@ -64,7 +65,7 @@ if allowed:
                 ).strip()
             if group:
                 references[column] = group
-        threshold, n_boot, seed = view.run_settings(
+        threshold, n_boot, seed = shown.run_settings(
             f"fair_{vid}", config, task=picked.version["task"]
         )
         st.caption(
@@ -75,7 +76,7 @@ if allowed:
             if not sensitive:
                 st.error("Choose at least one sensitive column.", icon=":material/error:")
             else:
-                evaluation = view.compute_evidence(
+                evaluation = shown.compute_evidence(
                     version_id=vid,
                     sensitive=sensitive,
                     segments=(performance.config if performance else {}).get("segments", []),
@@ -87,17 +88,17 @@ if allowed:
                 if evaluation is not None and evaluation.fairness is not None:
                     computed = evaluation.fairness.id
 
-evidence = view.choose_evidence(
+evidence = pickers.choose_evidence(
     key=f"fair_evidence_{vid}", version_id=vid, kind="fairness", select=computed
 )
 if evidence is None:
-    view.no_evidence("fairness", picked, allowed=allowed)
+    shown.no_evidence("fairness", picked, allowed=allowed)
     st.stop()
 
 results = evidence.results
 features = results["features"]
 checks = [c for f in features for c in f["checks"]]
-view.show_status(evidence.status, what=f"Fairness of {picked.label}", checks=checks)
+shown.show_status(evidence.status, what=f"Fairness of {picked.label}", checks=checks)
 decisions = (
     "predictions compared across groups"
     if results["task"] == "regression"
@@ -108,16 +109,29 @@ st.caption(
     f"{results['policy']['min_group_size']} rows are shown but left out of pass/fail."
 )
 
-st.subheader("Checks")
-view.show_checks(checks, with_feature=True)
+st.subheader("Checks, failing first")
+vocab = picked.vocabulary
+
+
+def _feature_words(name: str) -> str:
+    # Intersections are stored as "sex × age_band": each part by its display name.
+    return " × ".join(vocab.feature(part.strip()) for part in name.split("×"))
+
+
+shown.show_checks(checks, with_feature=True, names=_feature_words)
 
 st.subheader("By sensitive feature")
+# The feature that fails opens first (Streamlit opens the first tab).
+features = sorted(
+    features,
+    key=lambda f: min((shown.STATUS_ORDER.get(c["status"], 9) for c in f["checks"]), default=9),
+)
 for tab, feature in zip(
-    st.tabs([view.escape_markdown(f["name"]) for f in features]), features, strict=True
+    st.tabs([text.escape_label(_feature_words(f["name"])) for f in features]), features, strict=True
 ):
     with tab:
-        view.show_fairness_feature(feature, results=results, key=f"fair_{evidence.id}")
+        fairness_view.show_fairness_feature(feature, results=results, key=f"fair_{evidence.id}")
 
 st.subheader("Notes")
-view.show_notes(results["notes"])
-view.show_provenance(evidence)
+shown.show_notes(results["notes"])
+shown.show_provenance(evidence)

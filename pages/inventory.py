@@ -7,7 +7,8 @@ import streamlit as st
 
 from app import session as user_session
 from app.risk_view import tier_label
-from app.ui import attempt
+from app.ui import attempt, plain_text
+from app.ui.actions import read_outside_the_run
 from core.services.inventory import (
     InventoryFacets,
     InventoryFilter,
@@ -71,7 +72,8 @@ if result is None:
 
 if as_of is not None:
     st.info(f"The inventory as it stood at the end of {as_of_day:%d %B %Y} (UTC).")
-st.caption(f"{result.total:,} models match · page {result.page} of {result.pages}")
+noun = "model matches" if result.total == 1 else "models match"
+st.caption(f"{result.total:,} {noun} · page {result.page} of {result.pages}")
 frame = pd.DataFrame(result.rows)
 if frame.empty:
     st.write("No model matches these filters.")
@@ -85,6 +87,10 @@ else:
     ]
     frame["overdue"] = [bool(risk.get(i, none).get("overdue")) for i in frame["id"]]
     frame["needs_review"] = [bool(risk.get(i, none).get("needs_review")) for i in frame["id"]]
+    # A dash for nothing: no "None" in a cell a business reader sees.
+    for column in ("purpose", "owner", "business_unit", "stage", "gate_status"):
+        frame[column] = frame[column].map(plain_text)
+    frame["next_review"] = frame["next_review"].map(plain_text)
     st.dataframe(
         frame[
             [
@@ -114,7 +120,7 @@ else:
             "risk_tier": "Risk tier",
             "stage": "Stage",
             "version": st.column_config.NumberColumn("Version", format="v%d"),
-            "next_review": st.column_config.DateColumn("Next review"),
+            "next_review": st.column_config.TextColumn("Next review"),
             "overdue": st.column_config.CheckboxColumn("Overdue"),
             "needs_review": st.column_config.CheckboxColumn("Needs review"),
             "open_findings": "Open findings",
@@ -134,13 +140,13 @@ stamp = (as_of or datetime.now(UTC)).strftime("%Y-%m-%d")
 
 
 def _export(excel: bool) -> bytes:
-    # Runs only when the button is clicked, so the page itself never reads every row.
-    data = attempt(
+    # Runs only when the button is clicked, so the page itself never reads every row; it runs
+    # outside the script run, without session state, so it uses the user read above.
+    return read_outside_the_run(
         lambda s: export_inventory_csv(
-            session=s, actor=user_session.actor(s), filters=filters, as_of=as_of, excel=excel
+            session=s, actor=user_session.actor(s, user), filters=filters, as_of=as_of, excel=excel
         )
     )
-    return data or b""
 
 
 for column, excel, label in ((c3, False, "Download CSV"), (c4, True, "Download for Excel")):

@@ -6,7 +6,8 @@ import streamlit as st
 from app import session as user_session
 from app.navigation import PAGES_DIR, page_path
 from app.risk_view import render_risk_tab
-from app.ui import attempt
+from app.ui import DASH, attempt, escape_markdown, pickers, plain_text
+from core.services.audit_log import model_history
 from core.services.evidence import evidence_for_version
 from core.services.inventory import (
     CARD_FIELDS,
@@ -14,33 +15,22 @@ from core.services.inventory import (
     compare_versions,
     current_card,
     edit_card,
-    model_activity,
-    model_choices,
     model_overview,
     stage_history,
     version_summaries,
 )
-from core.services.permissions import CARD_ROLES
+from core.services.permissions import CARD_ROLES, PEOPLE_ROLES
+from core.services.vocabulary import VOCABULARY_FIELD
 
 user = user_session.signed_in_user()
-choices = attempt(lambda s: model_choices(session=s)) or []
-if not choices:
-    st.title("Model")
-    st.info("The inventory is empty; register a model first.")
-    st.stop()
-
-ids = {name: i for i, name in choices}
-wanted = st.query_params.get("model")
-names = [name for _, name in choices]
-default = next((k for k, (i, _) in enumerate(choices) if str(i) == wanted), 0)
-model_id = ids[st.selectbox("Model", names, index=default, key="model_pick")]
-st.query_params["model"] = str(model_id)
+model_id = pickers.pick_model("model_pick")
 
 
 def _load(s):  # type: ignore[no-untyped-def]
     versions = version_summaries(session=s, model_id=model_id)
+    overview = model_overview(session=s, model_id=model_id)
     return {
-        "model": model_overview(session=s, model_id=model_id),
+        "model": overview,
         "card": current_card(session=s, model_id=model_id),
         "versions": versions,
         "evidence": [
@@ -50,7 +40,7 @@ def _load(s):  # type: ignore[no-untyped-def]
         ],
         "card_history": card_history(session=s, model_id=model_id),
         "stages": stage_history(session=s, model_id=model_id),
-        "activity": model_activity(session=s, model_id=model_id),
+        "activity": model_history(session=s, model=overview.name),
     }
 
 
@@ -58,7 +48,7 @@ data = attempt(_load)
 if data is None:
     st.stop()
 model = data["model"]
-st.title(model.name)
+st.title(escape_markdown(model.name))
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Stage", model.stage)
 c2.metric("Risk tier", model.risk_tier or "not assessed")
@@ -79,12 +69,38 @@ def as_text(value: object) -> str:
 
 with card_tab:
     card = data["card"]
-    rows = [
-        {"Field": label, "Value": as_text(card.get(key)) or "—"}
-        for key, label in CARD_FIELDS.items()
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if user.has(*CARD_ROLES):
+    text_fields = {k: v for k, v in CARD_FIELDS.items() if k != VOCABULARY_FIELD}
+    # The card reads as text: each field a short heading and its words, nothing cut off.
+    st.markdown(
+        "\n\n".join(
+            f"**{label}**  \n{escape_markdown(as_text(card.get(key)) or DASH)}"
+            for key, label in text_fields.items()
+        )
+    )
+    vocabulary = card.get(VOCABULARY_FIELD) or {}
+    features = vocabulary.get("features") or {}
+    st.markdown(f"**{CARD_FIELDS[VOCABULARY_FIELD]}**")
+    target = vocabulary.get("target") or {}
+    outcomes = vocabulary.get("outcomes") or {}
+    st.markdown(
+        f"Target: **{escape_markdown(target.get('name') or DASH)}**"
+        + (f" ({escape_markdown(target['description'])})" if target.get("description") else "")
+        + "  \nOutcomes: "
+        + (escape_markdown(", ".join(f"{k} = {v}" for k, v in outcomes.items())) or DASH)
+    )
+    names = pd.DataFrame(
+        [
+            {
+                "Display name": (e or {}).get("name", "") if isinstance(e, dict) else str(e),
+                "Description": (e or {}).get("description", "") if isinstance(e, dict) else "",
+                "Technical name": name,
+            }
+            for name, e in features.items()
+        ],
+        columns=["Display name", "Description", "Technical name"],
+    )
+    st.dataframe(names.map(plain_text), hide_index=True, width="stretch")
+    if user.has(*CARD_ROLES, *PEOPLE_ROLES):
         with st.expander("Edit the card"), st.form(f"card_{model_id}"):
             edits = {
                 key: st.text_area(
@@ -93,16 +109,53 @@ with card_tab:
                     key=f"card_{model_id}_{key}",
                     height=68,
                 )
-                for key, label in CARD_FIELDS.items()
+                for key, label in text_fields.items()
             }
+            c1, c2 = st.columns(2)
+            target_name = c1.text_input(
+                "Target display name", target.get("name", ""), key=f"card_{model_id}_target"
+            )
+            outcome_text = c2.text_input(
+                "Outcome labels (value = label, comma-separated)",
+                ", ".join(f"{k} = {v}" for k, v in outcomes.items()),
+                key=f"card_{model_id}_outcomes",
+            )
+            edited = st.data_editor(
+                names,
+                key=f"card_{model_id}_features",
+                num_rows="dynamic",
+                hide_index=True,
+                width="stretch",
+                column_config={"Technical name": st.column_config.TextColumn(required=True)},
+            )
             if st.form_submit_button("Save card", type="primary"):
+                new_vocabulary = {
+                    **vocabulary,
+                    "target": {**target, "name": target_name} if target_name else target,
+                    "outcomes": dict(
+                        (p.split("=", 1)[0].strip(), p.split("=", 1)[1].strip())
+                        for p in outcome_text.split(",")
+                        if "=" in p
+                    ),
+                    "features": {
+                        str(r["Technical name"]): {
+                            "name": str(r["Display name"] or ""),
+                            "description": str(r["Description"] or ""),
+                        }
+                        for r in edited.to_dict("records")
+                        if r.get("Technical name")
+                    },
+                }
+                changes = {k: v for k, v in edits.items() if v != as_text(card.get(k))}
+                if new_vocabulary != vocabulary:
+                    changes[VOCABULARY_FIELD] = new_vocabulary
                 changed = attempt(
                     lambda s: edit_card(
                         session=s,
                         actor=user_session.actor(s),
                         model_id=model_id,
                         # Only what the person changed; untouched list fields stay lists.
-                        changes={k: v for k, v in edits.items() if v != as_text(card.get(k))},
+                        changes=changes,
                     )
                 )
                 if changed is not None:
@@ -136,7 +189,8 @@ with versions_tab:
         format_func=lambda n: f"v{n}",
     )
     chosen = next(v for v in versions if v.version == pick)
-    st.json(chosen.to_dict(), expanded=False)
+    with st.expander("Technical details", icon=":material/code:"):
+        st.json(chosen.to_dict(), expanded=False)
 
 with evidence_tab:
     evidence = data["evidence"]
@@ -201,6 +255,8 @@ with compare_tab:
         )
         if rows:
             frame = pd.DataFrame(rows)
+            for side in ("left", "right"):
+                frame[side] = frame[side].map(plain_text)  # a dash for nothing, never "None"
             only = st.toggle("Only differences", key="cmp_only")
             if only:
                 frame = frame[frame["differs"]]
@@ -208,18 +264,33 @@ with compare_tab:
 
 with history_tab:
     st.subheader("Stages")
-    st.dataframe(pd.DataFrame(data["stages"]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Version": f"v{c.version}",
+                    "Stage": c.stage,
+                    "When (UTC)": plain_text(c.changed_at),
+                    "By": c.changed_by,
+                    "Reason": plain_text(c.reason),
+                }
+                for c in data["stages"]
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     st.subheader("Card edits")
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "Revision": h.revision,
-                    "When": h.edited_at,
+                    "When": plain_text(h.edited_at),
                     "By": h.edited_by,
                     "Field": field,
-                    "Old": str(change["old"] or ""),
-                    "New": str(change["new"] or ""),
+                    "Old": plain_text(change["old"]),
+                    "New": plain_text(change["new"]),
                 }
                 for h in data["card_history"]
                 for field, change in h.changes.items()
@@ -228,16 +299,23 @@ with history_tab:
         hide_index=True,
         width="stretch",
     )
-    st.subheader("Activity")
+    st.subheader("Everything that happened")
+    st.caption("Every audit event about the model, its versions and their evidence, newest first.")
     st.dataframe(
         pd.DataFrame(
             [
-                {"when": a.when, "who": a.who, "action": a.action, "details": str(dict(a.details))}
+                {
+                    "Sequence": a.sequence,
+                    "When (UTC)": f"{a.occurred_at:%Y-%m-%d %H:%M:%S}",
+                    "What happened": a.description,
+                    "Hash": a.hash[:16],
+                }
                 for a in data["activity"]
             ]
         ),
         hide_index=True,
         width="stretch",
+        column_config={"What happened": st.column_config.TextColumn(width="large")},
     )
 
 with risk_tab:

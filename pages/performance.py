@@ -2,17 +2,18 @@
 
 import streamlit as st
 
-from app import evidence_view as view
 from app import session as user_session
-from app.ui import attempt
+from app.charts import evidence as charts
+from app.ui import attempt, pickers, tables, text
+from app.ui import evidence as shown
 from core.metrics.performance import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from core.services.evidence import latest_evidence
 
 user = user_session.signed_in_user()
 st.title("Performance")
-picked = view.pick_version("perf")
+picked = pickers.pick_version("perf")
 vid = picked.version_id
-allowed = view.can_compute(user)
+allowed = shown.can_compute(user)
 computed = None
 
 if allowed:
@@ -35,7 +36,7 @@ if allowed:
             key=f"perf_segments_{vid}",
             help="Columns to break the metrics down by, e.g. region.",
         )
-        threshold, n_boot, seed = view.run_settings(
+        threshold, n_boot, seed = shown.run_settings(
             f"perf_{vid}", config, task=picked.version["task"]
         )
         fair_config = fairness.config if fairness else {}
@@ -45,7 +46,7 @@ if allowed:
             "and reference groups."
         )
         if st.button("Compute performance evidence", type="primary", key=f"perf_compute_{vid}"):
-            evaluation = view.compute_evidence(
+            evaluation = shown.compute_evidence(
                 version_id=vid,
                 sensitive=fair_config.get("sensitive"),
                 segments=segments,
@@ -57,17 +58,17 @@ if allowed:
             if evaluation is not None:
                 computed = evaluation.performance.id
 
-evidence = view.choose_evidence(
+evidence = pickers.choose_evidence(
     key=f"perf_evidence_{vid}", version_id=vid, kind="performance", select=computed
 )
 if evidence is None:
-    view.no_evidence("performance", picked, allowed=allowed)
+    shown.no_evidence("performance", picked, allowed=allowed)
     st.stop()
 
 results = evidence.results
 metrics = results["overall"]["metrics"]
 labels = REGRESSION_METRICS if results["task"] == "regression" else CLASSIFICATION_METRICS
-view.show_status(evidence.status, what=f"Performance of {picked.label}", checks=results["checks"])
+shown.show_status(evidence.status, what=f"Performance of {picked.label}", checks=results["checks"])
 threshold_note = (
     f", decisions at threshold {results['threshold']:g}" if results["threshold"] is not None else ""
 )
@@ -76,7 +77,7 @@ st.caption(f"{results['n_rows']:,} evaluation rows{threshold_note}.")
 st.subheader("Policy checks")
 # The stored check has the point value; its interval is the metric's.
 by_label = {label: key for key, label in labels.items()}
-view.show_checks(
+shown.show_checks(
     [
         {**c, "value": metrics.get(by_label.get(c["label"], ""), c["value"])}
         for c in results["checks"]
@@ -85,15 +86,16 @@ view.show_checks(
 
 st.subheader("Metrics")
 left, right = st.columns(2)
-left.dataframe(view.estimates_frame(metrics, labels), hide_index=True, width="stretch")
+left.dataframe(tables.estimates_frame(metrics, labels), hide_index=True, width="stretch")
 if (matrix := results["overall"]["confusion_matrix"]) is not None:
-    target, positive = picked.version["target"], picked.version["positive_label"] or "1"
     at = f" at threshold {results['threshold']:g}" if results["threshold"] is not None else ""
     with right:
         st.markdown(f"**Confusion matrix**{at}")
         st.dataframe(
-            view.confusion_frame(
-                matrix, positive=f"{target} = {positive}", negative=f"{target} ≠ {positive}"
+            tables.confusion_frame(
+                matrix,
+                positive=picked.vocabulary.positive_words,
+                negative=picked.vocabulary.negative_words,
             ),
             hide_index=True,
             width="stretch",
@@ -107,18 +109,18 @@ if bins := results["overall"]["calibration"]:
         st.markdown("**ROC curve**")
         if roc.get("fpr"):
             auc = (metrics.get("roc_auc") or {}).get("value")
-            view.show_figure(view.roc_figure(roc, auc), key=f"perf_{evidence.id}_roc")
+            charts.show_figure(charts.roc_figure(roc, auc), key=f"perf_{evidence.id}_roc")
         else:
             st.caption("No ROC curve in this evidence (a single outcome, or computed without it).")
     with middle:
         st.markdown("**Reliability** by decile of the predicted score")
-        view.show_figure(view.calibration_figure(bins), key=f"perf_{evidence.id}_calibration")
+        charts.show_figure(charts.calibration_figure(bins), key=f"perf_{evidence.id}_calibration")
     with right:
         st.markdown("**Score distribution** over the same deciles")
-        view.show_figure(view.score_distribution_figure(bins), key=f"perf_{evidence.id}_scores")
+        charts.show_figure(charts.score_distribution_figure(bins), key=f"perf_{evidence.id}_scores")
 
 st.subheader("Segments")
-view.show_segments(results["segments"], labels)
+tables.show_segments(results["segments"], labels)
 
 st.subheader("Against the previous and the production version")
 parent, production = picked.version["parent_version_id"], picked.production_version_id
@@ -132,11 +134,11 @@ if production is not None and production != vid:
         else f"Production (v{picked.number(production)})"
     )
 if production == vid:
-    st.caption(f"{view.escape_markdown(picked.label)} is the production version.")
+    st.caption(f"{text.escape_markdown(picked.label)} is the production version.")
 elif production is None:
     st.caption("No version of this model is in production.")
 if parent is None:
-    st.caption(f"{view.escape_markdown(picked.label)} has no previous version.")
+    st.caption(f"{text.escape_markdown(picked.label)} has no previous version.")
 if others:
     stored = (
         attempt(
@@ -146,7 +148,7 @@ if others:
         )
         or {}
     )
-    view.show_comparison(
+    tables.show_comparison(
         evidence,
         [(name, stored.get(i)) for i, name in others.items()],
         labels,
@@ -154,5 +156,5 @@ if others:
     )
 
 st.subheader("Notes")
-view.show_notes(results["notes"])
-view.show_provenance(evidence)
+shown.show_notes(results["notes"])
+shown.show_provenance(evidence)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.cli import admin, evidence, gates, models, setup, trail, users  # noqa: F401  (registers the commands)
+from core.cli import admin, audit, evidence, gates, models, setup, trail, users  # noqa: F401  (registers the commands)
 
 # isort: off
 from core.cli import policy  # noqa: F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -20,10 +21,26 @@ from core.cli.base import (
 )
 from core.config import get_settings
 from core.db import check_schema, migrate, safe_url
+from core.errors import InputProblems
 from core.services.job_leases import wake_workers
 from core.services.jobs import SHUTDOWN_GRACE
 
 log = logging.getLogger("core.cli")
+
+PORT_TAKEN = (
+    "Port {port} on {address} is already in use (another Gatehouse or another program); "
+    "choose a free one with GATEHOUSE_PORT=8502 make run or gatehouse serve --port 8502."
+)
+
+
+def refuse_taken_port(address: str, port: int) -> None:
+    """Refuse, before saying the server starts, when something already listens on the port."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as err:
+            raise InputProblems([PORT_TAKEN.format(port=port, address=address)]) from err
 
 
 @main.command()
@@ -88,6 +105,7 @@ def serve(port: int | None, address: str | None) -> None:
     server = Path(__file__).resolve().parents[2] / "app" / "server.py"
     port = port or settings.port
     address = address or settings.address
+    refuse_taken_port(address, port)
     click.echo(f"Gatehouse is starting on http://{address}:{port}", err=True)
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(server),

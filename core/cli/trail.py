@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from core.cli.base import emit, handles_errors, main, parse_when
+from core.cli.audit import audit
+from core.cli.base import emit, handles_errors, parse_when
 from core.db import session_scope
 from core.errors import InputProblems
 from core.services.audit_export import export_events
@@ -23,11 +24,6 @@ from core.services.signing import public_key_pem
 UNREADABLE = (
     "Cannot read {path} as JSON ({error}); pass the file `gatehouse audit checkpoint` wrote."
 )
-
-
-@main.group()
-def audit() -> None:
-    """The audit trail: verify it, sign checkpoints, export events."""
 
 
 def _verification_text(result: TrailVerification) -> str:

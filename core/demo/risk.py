@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from core.services.permissions import OPERATOR
 from core.services.risk import assess_model, find_model, override_tier
 from core.tables import User, utcnow
 
@@ -88,7 +89,7 @@ def seed_risk(session: Session) -> list[dict[str, Any]]:
         model = find_model(session, name)
         result = assess_model(
             session=session,
-            actor=users.get(who),
+            actor=users.get(who) or OPERATOR,
             model_id=model.id,  # type: ignore[arg-type]
             answers=answers,
             at=utcnow() - timedelta(days=days_ago),

@@ -24,6 +24,7 @@ from core.tables import ModelEntry, User
 __all__ = [
     "DEMO_PASSWORD",
     "DEMO_USERS",
+    "DEMO_VOCABULARY",
     "DemoResult",
     "check_database_for_demo",
     "demo_email",
@@ -92,6 +93,33 @@ def _logins() -> list[dict[str, str]]:
     return [{"username": u, "name": n, "role": r} for u, n, r in DEMO_USERS]
 
 
+# The demo's business language: what the columns and outcomes are called in lending.
+DEMO_VOCABULARY: dict[str, Any] = {
+    "target": {"name": "Loan decision", "description": "Whether the application was approved."},
+    "outcomes": {"1": "approved", "0": "declined"},
+    "features": {
+        "income": {"name": "Annual income", "description": "Gross yearly income, from the form."},
+        "debt_ratio": {
+            "name": "Debt-to-income ratio",
+            "description": "Monthly debt payments over monthly income, from the bureau.",
+        },
+        "age": {"name": "Age", "description": "Applicant's age in years."},
+        "years_employed": {"name": "Years employed", "description": "Years in current work."},
+        "employment": {"name": "Employment status", "description": "From the application."},
+        "region": {"name": "Region", "description": "From the applicant's address."},
+        "sex": {"name": "Sex", "description": "Recorded for fairness analysis only."},
+        "age_band": {"name": "Age band", "description": "Recorded for fairness analysis only."},
+    },
+    "values": {
+        "employment": {
+            "employed": "Employed",
+            "self_employed": "Self-employed",
+            "unemployed": "Unemployed",
+            "retired": "Retired",
+        },
+    },
+}
+
 # Each demo model: who owns, builds and validates it, its card, and the stages it went through.
 DEMO_MODELS: dict[str, dict[str, Any]] = {
     "credit-gbm": {
@@ -148,7 +176,11 @@ def _register_demo_models(demo_dir: Path) -> list[dict[str, Any]]:
     with session_scope() as session:
         for name in files.model_names:
             spec = DEMO_MODELS.get(name, {"stages": [], "card": {}})
-            card = {"purpose": files.purposes[name], **spec["card"]}
+            card = {
+                "purpose": files.purposes[name],
+                "vocabulary": DEMO_VOCABULARY,
+                **spec["card"],
+            }
             result = register_version(
                 session=session,
                 actor=OPERATOR,

@@ -19,6 +19,7 @@ _PENDING = ("queued", "running")
 class ModelEvidenceStatus:
     """A model's current version and the status of its newest evidence of each kind."""
 
+    model_id: int
     model: str
     stage: str
     performance: str | None
@@ -68,6 +69,7 @@ def dashboard_summary(*, session: Session, actor: User) -> DashboardSummary:
     events = session.exec(select(func.count()).select_from(AuditEvent)).one()
     models = tuple(
         ModelEvidenceStatus(
+            model_id=m["model_id"],
             model=m["model"],
             stage=m["stage"],
             performance=m["performance"],

@@ -18,12 +18,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.errors import InputProblems, NotFound
-from core.metrics.fairness import FairnessPolicy
 from core.rules.policy_pack import PolicyPack, Vocabulary, diff_packs, parse_pack
-from core.rules.thresholds import PerformancePolicy
+from core.rules.thresholds import FairnessPolicy, PerformancePolicy
 from core.services.audit import append_event, canonical_json
-from core.services.auth import ROLES, Role, require_role
 from core.services.inventory import CARD_FIELDS
+from core.services.permissions import OPERATOR, ROLES, Actor, Role, require_role
 from core.tables import (
     STAGES,
     ModelEntry,
@@ -158,7 +157,7 @@ def get_policy_version(session: Session, version: int | None = None) -> PolicyVe
 
 
 def publish_pack(
-    *, session: Session, actor: User | None, text: str, source_name: str, note: str = ""
+    *, session: Session, actor: Actor, text: str, source_name: str, note: str = ""
 ) -> tuple[PolicyVersion, bool]:
     """Check a pack and publish it as the next version; returns (version, created).
 
@@ -166,8 +165,7 @@ def publish_pack(
     problems publishes nothing and the version in force stays. ``actor`` None is the operator
     at `gatehouse init`; people need the admin role.
     """
-    if actor is not None:
-        require_role(session, actor, "publish a policy pack", *PUBLISH_ROLES)
+    require_role(session, actor, "publish a policy pack", *PUBLISH_ROLES)
     pack = validate_pack(text, filename=source_name)
     pack_json = canonical_json(pack.data)
     sha = hashlib.sha256(pack_json.encode()).hexdigest()
@@ -208,7 +206,7 @@ def ensure_shipped_pack(session: Session) -> PolicyVersion | None:
     if latest_policy_version(session) is not None:
         return None
     row, _ = publish_pack(
-        session=session, actor=None, text=shipped_pack_text(), source_name="default.yaml"
+        session=session, actor=OPERATOR, text=shipped_pack_text(), source_name="default.yaml"
     )
     return row
 
@@ -229,7 +227,7 @@ def governing_version(session: Session, model_id: int) -> PolicyVersion | None:
 
 
 def bind_model(
-    *, session: Session, actor: User | None, model_id: int, row: PolicyVersion, reason: str
+    *, session: Session, actor: Actor, model_id: int, row: PolicyVersion, reason: str
 ) -> None:
     """Record that ``row`` governs the model from now on, with its audit event."""
     session.add(
@@ -254,7 +252,7 @@ def bind_model(
 def adopt_policy(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     version: int,
     model_names: list[str] | None,
     reason: str,
@@ -263,8 +261,7 @@ def adopt_policy(
 
     Explicit and audited: one event per model. Admins and risk managers may do it.
     """
-    if actor is not None:
-        require_role(session, actor, "move models to a policy version", *ADOPT_ROLES)
+    require_role(session, actor, "move models to a policy version", *ADOPT_ROLES)
     problems = []
     if not reason.strip():
         problems.append(NO_REASON.format(version=version))

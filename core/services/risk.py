@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 from core.errors import InputProblems, NotFound, PermissionDenied
 from core.rules.risk import TIERS, material_changes, next_review_date, review_overdue, score_answers
 from core.services.audit import append_event
-from core.services.auth import Role, require_role, roles_of
+from core.services.permissions import Actor, Operator, Role, require_role, roles_of
 from core.services.policy import (
     bind_model,
     bound_version,
@@ -154,8 +154,8 @@ def _basis(session: Session, version_id: int | None) -> dict[str, Any]:
     }
 
 
-def _check_assessor(session: Session, actor: User | None, model: ModelEntry) -> None:
-    if actor is None:
+def _check_assessor(session: Session, actor: Actor, model: ModelEntry) -> None:
+    if isinstance(actor, Operator):
         return
     held = roles_of(session, actor)
     if not actor.is_active or held.isdisjoint({Role.model_owner, Role.risk_manager}):
@@ -172,7 +172,7 @@ def _check_assessor(session: Session, actor: User | None, model: ModelEntry) -> 
 def assess_model(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     model_id: int,
     answers: Mapping[str, Any],
     at: datetime | None = None,

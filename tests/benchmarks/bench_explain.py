@@ -199,7 +199,7 @@ def stored_evidence_benchmark() -> None:
 
     load_times = _timings(30, load)
 
-    from app import explanation_view as ex
+    from app.charts import explanations as ex
 
     def figures() -> None:
         results = load().results

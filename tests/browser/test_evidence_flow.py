@@ -29,12 +29,12 @@ def test_sme_sees_the_failed_four_fifths_check(server: str, browser_page: Page) 
     _signed_in(page, server, "sam", "Sam")
     page.goto(f"{server}/fairness")
     _choose(page, "Model", "credit-gbm")
-    expect(
-        page.get_by_text("Selection-rate ratio (four-fifths rule) for age_band").first
-    ).to_be_visible()
-    sentence = page.get_by_text("below the 0.80 policy minimum: fail").first
-    expect(sentence).to_be_visible()
-    assert "18-25" in sentence.inner_text()
+    expect(page.get_by_text("Fairness of credit-gbm v1: 6 of 9 checks fail.")).to_be_visible()
+    # The failing feature's tab opens first, its failing group named under the group table.
+    expect(page.get_by_role("tab", name="Age band").first).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expect(page.get_by_text("Highlighted: 18-25, where the check fails.")).to_be_visible()
     # An SME reads evidence but cannot compute it.
     expect(page.get_by_role("button", name="Compute fairness evidence")).to_have_count(0)
 
@@ -48,14 +48,19 @@ def test_validator_runs_an_explanation_job_in_the_background(
     _choose(page, "Model", "credit-logit")
     expect(page.get_by_text("Additivity holds")).to_be_visible()  # the demo's stored evidence
     page.get_by_text("Compute explanation evidence").click()
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
     seed = page.get_by_label("Seed")
     seed.fill("5")
     seed.press("Enter")
-    # Let the rerun that carries the new seed to the server finish before pressing the button.
-    page.wait_for_timeout(500)
-    app = page.get_by_test_id("stApp")
-    expect(app).to_have_attribute("data-test-script-state", "notRunning")
-    page.get_by_role("button", name="Compute explanations").click()
+    # The seed reaches the server in a rerun: wait for it to finish, and for the button to be
+    # the one of the page that rerun drew, before pressing it.
+    expect(seed).to_have_value("5")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
+    button = page.get_by_role("button", name="Compute explanations")
+    expect(button).to_be_enabled(timeout=60_000)
+    button.click()
+    expect(page.get_by_text("Explanation job #")).to_be_visible(timeout=60_000)
     # The server's worker thread runs the job; the page follows it and then shows the result.
     evidence_picker = page.get_by_role("combobox", name="Evidence shown")
     expect(evidence_picker).to_have_value(re.compile(r"^#10 · .* · pass$"), timeout=60_000)

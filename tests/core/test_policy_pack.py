@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import InputProblems
-from core.metrics.fairness import FairnessPolicy
 from core.rules.policy_pack import GATES, diff_packs
-from core.rules.thresholds import PerformancePolicy
+from core.rules.thresholds import FairnessPolicy, PerformancePolicy
 from core.services.policy import shipped_pack, shipped_pack_text, validate_pack
 
 ROLES = (

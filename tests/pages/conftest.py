@@ -10,7 +10,7 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
-from core.demo.seed import DEMO_PASSWORD, DEMO_USERS
+from core.demo.seed import DEMO_PASSWORD, DEMO_USERS, DEMO_VOCABULARY
 from core.services.inventory import promote_version, register_version
 from core.services.permissions import OPERATOR
 from core.services.users import add_user, get_user
@@ -75,7 +75,11 @@ def demo_models(
             train_data=demo_files.train_csv,
             target=TARGET,
             sensitive=SENSITIVE,
-            card={"purpose": demo_files.purposes[name], "business_unit": "Lending"},
+            card={
+                "purpose": demo_files.purposes[name],
+                "business_unit": "Lending",
+                "vocabulary": DEMO_VOCABULARY,
+            },
         )
         out[name] = result.version_id
     promote_version(

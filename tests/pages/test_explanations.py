@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from app.explanation_view import waterfall_figure
+from app.charts.explanations import waterfall_figure
+from core.demo.seed import DEMO_VOCABULARY
 from core.services.evidence import compute_explanation, explain_decision
 from core.services.jobs import run_job
 from core.services.users import get_user
+from core.services.vocabulary import Vocabulary
 from core.tables import Evidence, Job, ModelVersion, User
 from tests.pages.conftest import texts
 
@@ -39,7 +41,10 @@ def _reader(session: Session, demo_users: dict[str, str]) -> User:
 
 
 def _job(session: Session, version_id: int) -> Job:
-    job = session.exec(select(Job).where(Job.version_id == version_id)).one()
+    job = session.exec(
+        select(Job).where(Job.version_id == version_id).order_by(Job.id.desc())  # type: ignore[union-attr]
+    ).first()
+    assert job is not None
     session.commit()  # end the read: on SQLite an open transaction holds the write lock
     return job
 
@@ -59,12 +64,16 @@ def test_sme_reads_stored_explanations_without_a_compute_button(
     assert not [b for b in at.button if b.key == f"expl_compute_{vid}"]
     assert "Additivity holds" in at.success[0].value
     shown = texts(at)
-    assert "log-odds of class 1" in shown and "not causation" in shown
+    assert "Contributions to the log\\-odds of approved" not in shown  # hyphens stay literal
+    assert "Contributions to the log-odds of approved (SHAP values)" in shown
+    assert "not causation" in shown
     # importance, beeswarm, dependence, partial dependence, waterfall of row 0
     assert len(_charts(at)) == 5
     stability = at.dataframe[0].value
-    assert list(stability["Feature"]) == stored.results["stability"]["top_features"]
-    assert set(stability["Stable"]) == {"✅ stable"}
+    names = DEMO_VOCABULARY["features"]
+    top = stored.results["stability"]["top_features"]
+    assert list(stability["Input"]) == [names[f]["name"] for f in top]
+    assert set(stability["Stable"]) == {"stable"}
     provenance = at.dataframe[1].value.set_index("Field")["Value"]
     assert provenance["SHA-256"] == stored.sha256
     assert provenance["Sample SHA-256"] == stored.results["provenance"]["sample_sha256"]
@@ -91,11 +100,31 @@ def test_validator_starts_a_job_sees_its_progress_then_the_result(
     at.run()
     assert not at.exception
     assert not at.get("progress")
-    assert "Additivity holds" in at.success[0].value
+    successes = [s.value for s in at.success]
+    assert (
+        f"Explanation job #{job.id} stored new explanation evidence #{finished.evidence_id}."
+        in successes
+    )
+    assert any("Additivity holds" in s for s in successes)
     chosen = at.selectbox(key=f"expl_evidence_{vid}").value
     assert chosen.startswith(f"#{finished.evidence_id} ")
     evidence = session.get(Evidence, finished.evidence_id)
     assert evidence is not None and evidence.kind == "explanation"
+    session.commit()  # end the read, which holds SQLite's lock
+
+    # The same settings again reproduce the stored evidence: the page says so and shows it.
+    at.button(key=f"expl_compute_{vid}").click().run()
+    again = _job(session, vid)
+    assert again.id != job.id
+    assert run_job(again.id).evidence_id == finished.evidence_id
+    at.run()
+    assert not at.exception
+    (info,) = [i.value for i in at.info if "identical" in i.value]
+    assert info.startswith(
+        f"Explanation job #{again.id} gave a result identical to the stored evidence "
+        f"#{finished.evidence_id} (computed "
+    )
+    assert at.selectbox(key=f"expl_evidence_{vid}").value.startswith(f"#{finished.evidence_id} ")
 
 
 def test_a_failed_job_shows_its_error(signed_in, demo_models, session: Session) -> None:  # type: ignore[no-untyped-def]
@@ -127,10 +156,14 @@ def test_one_decision_shows_three_drivers_and_flags_a_what_if(
     session.commit()
     assert len(expected["drivers"]) == 3
     drivers = next(m.value for m in at.markdown if m.value.startswith("**Top drivers**"))
-    for rank, sentence in enumerate(expected["drivers"], 1):
-        assert f"{rank}. {sentence}" in drivers.replace("\\", "")
+    names = DEMO_VOCABULARY["features"]
+    for rank, c in enumerate(expected["contributions"][:3], 1):
+        way = "raises" if c["contribution"] >= 0 else "lowers"
+        assert f"{rank}. {names[c['feature']]['name']} = " in drivers.replace("\\", "")
+        words = "log-odds" if expected["output_space"] == "log_odds" else "probability"
+        assert f"{way} the {words} of approved by {abs(c['contribution']):.3f}." in drivers
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Probability of approved = 1"] == f"{expected['probability']:.3f}"
+    assert metrics["Probability of approved"] == f"{expected['probability']:.3f}"
 
     at.toggle(key=f"expl_what_if_{vid}").set_value(True).run()
     at.number_input(key=f"expl_form_{vid}_7_income").set_value(10_000_000.0)
@@ -138,6 +171,14 @@ def test_one_decision_shows_three_drivers_and_flags_a_what_if(
     assert not at.exception
     (warning,) = at.warning
     assert warning.value.startswith("Income 10,000,000 is outside the training range")
+    assert any(i.value.startswith("Hypothetical: ") for i in at.info)
+    after = explain_decision(
+        session=session, version_id=vid, record={**expected["row"], "income": 10_000_000.0}
+    )
+    session.commit()
+    metrics = {m.label: m.value for m in at.metric}
+    shown = f"{expected['probability']:.3f} → {after['probability']:.3f}"
+    assert metrics["Probability of approved"] == shown
 
 
 def test_rows_found_by_search_are_the_ones_explained(
@@ -152,19 +193,17 @@ def test_rows_found_by_search_are_the_ones_explained(
     assert not at.exception
     found = next(d.value for d in at.dataframe if "row" in d.value.columns)
     expected = frame[(frame["age_band"] == "18-25") & (frame["sex"] == "female")]
-    assert list(found["row"]) == list(expected.index[: len(found)]) and len(found) == 20
-    at.selectbox(key=f"expl_found_{vid}").set_value(f"row {found['row'].iloc[3]}").run()
+    rows = [int(r) for r in found["row"]]
+    assert rows == list(expected.index[: len(found)]) and len(found) == 20
+    at.selectbox(key=f"expl_found_{vid}").set_value(f"row {rows[3]}").run()
     chosen = explain_decision(
-        session=session,
-        actor=_reader(session, demo_users),
-        version_id=vid,
-        row_index=int(found["row"].iloc[3]),
+        session=session, actor=_reader(session, demo_users), version_id=vid, row_index=rows[3]
     )
     session.commit()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Probability of approved = 1"] == f"{chosen['probability']:.3f}"
+    assert metrics["Probability of approved"] == f"{chosen['probability']:.3f}"
     at.text_input(key=f"expl_search_{vid}").input("nobody-has-this").run()
-    assert any("No row of the evaluation data" in i.value for i in at.info)
+    assert any("No row of the evaluation data" in c.value for c in at.caption)
 
 
 def test_the_waterfall_runs_from_the_base_value_to_the_model_output() -> None:
@@ -178,15 +217,18 @@ def test_the_waterfall_runs_from_the_base_value_to_the_model_output() -> None:
         "output_space": "log_odds",
         "output_label": "log-odds of class 1",
     }
-    fig = waterfall_figure(decision)
-    (trace,) = fig.data
+    vocab = Vocabulary(target="approved", positive="1", features={"x0": ("First input", "")})
+    fig = waterfall_figure(decision, vocab)
+    trace, *legend = fig.data
+    assert [t.name for t in legend] == ["raises the output", "lowers the output"]
     assert list(trace.y) == [
-        "base value",
-        *[f"x{i} = {i}" for i in range(10)],
+        "average applicant",
+        "First input = 0",
+        *[f"X{i} = {i}" for i in range(1, 10)],
         "2 other features",
-        "model output",
+        "this applicant",
     ]
     assert list(trace.measure) == ["absolute", *["relative"] * 11, "total"]
     assert trace.x[-2] == pytest.approx(0.2 + 0.1)
     assert fig.layout.yaxis.autorange == "reversed"  # base value on top
-    assert "log-odds" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "log-odds of approved 1"  # no outcome labels given

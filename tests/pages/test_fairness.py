@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app.evidence_view import INTERVAL_COLUMN, escape_markdown, format_estimate
+from app.ui.evidence import short_sentence
+from app.ui.text import INTERVAL_COLUMN, escape_label, escape_markdown, format_estimate
 from core.services.evidence import (
     StoredEvidence,
     evaluate_version,
@@ -55,13 +56,13 @@ def _feature(evidence: StoredEvidence, name: str) -> dict:
 
 def _four_fifths_row(at):  # type: ignore[no-untyped-def]
     checks = at.dataframe[0].value
-    row = checks[(checks["Feature"] == "age_band") & (checks["Check"] == FOUR_FIFTHS)]
+    row = checks[(checks["Feature"] == "Age band") & (checks["Check"] == FOUR_FIFTHS)]
     assert len(row) == 1
     return row.iloc[0]
 
 
 def _tab(at, name: str):  # type: ignore[no-untyped-def]
-    return next(t for t in at.tabs if t.label == escape_markdown(name))
+    return next(t for t in at.tabs if t.label == escape_label(name))
 
 
 def test_the_injected_age_bias_fails_the_four_fifths_rule_as_stored(signed_in, stored) -> None:  # type: ignore[no-untyped-def]
@@ -75,14 +76,26 @@ def test_the_injected_age_bias_fails_the_four_fifths_rule_as_stored(signed_in, s
     assert row[INTERVAL_COLUMN] == format_estimate(check["value"])
     assert row["Status"] == "fail"
     assert row["Threshold"] == "≥ 0.8"
-    assert "four-fifths rule (US EEOC" in row["Basis"]
-    assert escape_markdown(check["sentence"]) in texts(at)
+    assert row["In short"] == short_sentence(check)
+    # Each check once, failing first; the legal basis once, as a footnote.
+    checks = at.dataframe[0].value
+    stored_checks = [c for f in stored.results["features"] for c in f["checks"]]
+    assert len(checks) == len(stored_checks)
+    assert list(checks["Status"]) == sorted(
+        checks["Status"],
+        key=lambda w: ["fail", "inconclusive", "insufficient data", "pass"].index(w),
+    )
+    assert check["sentence"] not in texts(at) and escape_markdown(check["sentence"]) not in texts(
+        at
+    )
+    assert sum("four-fifths rule (US EEOC" in c.value for c in at.caption) == 1
 
-    assert [t.label for t in at.tabs] == [
-        escape_markdown(f["name"]) for f in stored.results["features"]
-    ]
+    # The failing feature's tab comes first; tabs carry the display names.
+    labels = [t.label for t in at.tabs]
+    assert labels[0] == "Age band" and set(labels) == {"Sex", "Age band", "Sex × Age band"}
     age = _feature(stored, "age_band")
-    tab = _tab(at, "age_band")
+    tab = _tab(at, "Age band")
+    assert any("Highlighted: 18-25, where the check fails." in c.value for c in tab.caption)
     assert "Reference group: **36-50** (most-favoured group" in tab.caption[0].value
     groups = tab.dataframe[0].value.set_index("Group")
     young = next(g for g in age["groups"] if g["group"] == "18-25")
@@ -91,7 +104,10 @@ def test_the_injected_age_bias_fails_the_four_fifths_rule_as_stored(signed_in, s
         young["metrics"]["selection_rate"]
     )
     assert float(groups.loc["18-25", "Ratio to reference"].split()[0]) < 0.80
-    for column, key in (("TPR", "true_positive_rate"), ("FPR", "false_positive_rate")):
+    for column, key in (
+        ("True-positive rate", "true_positive_rate"),
+        ("False-positive rate", "false_positive_rate"),
+    ):
         assert groups.loc["18-25", column] == format_estimate(young["metrics"][key])
     between = tab.dataframe[1].value.set_index("Measure")[INTERVAL_COLUMN]
     assert between["True-positive-rate gap (equal opportunity difference)"] == format_estimate(
@@ -105,7 +121,7 @@ def test_the_injected_age_bias_fails_the_four_fifths_rule_as_stored(signed_in, s
     # Small intersections are listed with their reason, never dropped.
     intersection = _feature(stored, "sex × age_band")
     assert intersection["excluded_groups"]
-    warnings = [w.value for w in _tab(at, "sex × age_band").warning]
+    warnings = [w.value for w in _tab(at, "Sex × Age band").warning]
     for excluded in intersection["excluded_groups"]:
         assert f"{escape_markdown(excluded['group'])}: {excluded['reason']}." in warnings
 
@@ -142,7 +158,7 @@ def test_a_validator_recomputes_with_a_chosen_reference_group(  # type: ignore[n
     kinds = [e["kind"] for e in evidence_for_version(session=session, version_id=version_id)]
     assert kinds.count("fairness") == 2  # the old evidence stays
 
-    tab = _tab(at, "age_band")
+    tab = _tab(at, "Age band")
     assert "Reference group: **26-35** (chosen reference group)" in tab.caption[0].value
     check = next(c for c in _feature(new, "age_band")["checks"] if c["label"] == FOUR_FIFTHS)
     assert _four_fifths_row(at)[INTERVAL_COLUMN] == format_estimate(check["value"])

@@ -41,13 +41,26 @@ def test_owner_edits_the_card_and_history_shows_it(
     assert edit.edited_by == "olivia"
     assert edit.changes == {"kpis": {"old": None, "new": "Default rate below 2%"}}
 
+    session.commit()  # end the reads, which hold SQLite's lock
+
+    # The business language is edited in the same form and kept in the card.
+    at.text_input(key=f"card_{model_id}_target").input("Credit decision")
+    at.button(key=f"FormSubmitter:card_{model_id}-Save card").click().run()
+    assert not at.exception
+    vocabulary = current_card(session=session, model_id=model_id)["vocabulary"]
+    session.commit()
+    assert vocabulary["target"]["name"] == "Credit decision"
+    assert vocabulary["features"]["debt_ratio"]["name"] == "Debt-to-income ratio"
+
 
 def test_sme_reads_without_an_edit_form(signed_in, demo_models) -> None:  # type: ignore[no-untyped-def]
     at = _open(signed_in("sme"), "credit-logit")
     assert not at.exception
     assert len(at.text_area) == 0
-    card = at.dataframe[0].value
-    assert "Logistic regression" in card.loc[card["Field"] == "Purpose", "Value"].item()
+    card = at.markdown[0].value
+    assert "**Purpose**  \nLogistic regression" in card
+    names = at.dataframe[0].value.set_index("Technical name")
+    assert names.loc["debt_ratio", "Display name"] == "Debt-to-income ratio"
     assert any("Only one version so far" in i.value for i in at.info)
 
 

@@ -1,4 +1,4 @@
-"""Display pieces shared by pages: problem lists and running a service call safely."""
+"""Running one user action safely, and showing every problem it met."""
 
 from __future__ import annotations
 
@@ -10,6 +10,12 @@ from sqlmodel import Session
 
 from core.db import session_scope
 from core.errors import GatehouseError
+
+__all__ = [
+    "attempt",
+    "read_outside_the_run",
+    "show_problems",
+]
 
 T = TypeVar("T")
 
@@ -28,3 +34,10 @@ def attempt(action: Callable[[Session], T]) -> T | None:
     except GatehouseError as err:
         show_problems(err)
         return None
+
+
+def read_outside_the_run(action: Callable[[Session], T]) -> T:
+    """Run a read in its own transaction from code that runs outside the script run (a
+    download button's deferred data callable), where errors cannot be shown on the page."""
+    with session_scope() as session:
+        return action(session)
