@@ -10,8 +10,6 @@ from app import session as user_session
 from app.navigation import (
     NAVIGATION,
     PAGES_DIR,
-    REVIEWER_LANDING,
-    REVIEWER_ROLES,
     missing_role_sentence,
 )
 from app.session import CurrentUser
@@ -56,19 +54,15 @@ def _signed_out_pages() -> list[st.Page]:
 
 
 def _pages_for(user: CurrentUser) -> dict[str, list[st.Page]]:
-    """The pages the user's roles open; reviewers land on what waits for them (risk managers on
-    the dashboard); pages their roles lack say which role they need."""
+    """The pages the user's roles open, the dashboard first (it says what waits for the user);
+    pages their roles lack say which role they need."""
     sections: dict[str, list[st.Page]] = {}
     refused: list[st.Page] = []
-    landing = (
-        REVIEWER_LANDING if user.has(*REVIEWER_ROLES) and not user.has("risk_manager") else None
-    )
     first = True
     for section, entries in NAVIGATION.items():
         for file, title, icon, roles in entries:
             if roles is None or user.has(*roles):
-                default = file == landing if landing else first
-                sections.setdefault(section, []).append(_page(file, title, icon, default=default))
+                sections.setdefault(section, []).append(_page(file, title, icon, default=first))
                 first = False
             else:
                 sentence = missing_role_sentence(title, roles, user.roles)

@@ -2,7 +2,12 @@
 
 from pathlib import Path
 
-from core.services.permissions import AUDIT_ROLES, REGISTER_ROLES, USER_LIST_ROLES, Role
+from core.services.permissions import (
+    AUDIT_ROLES,
+    REGISTER_ROLES,
+    USER_LIST_ROLES,
+    Role,
+)
 
 # (file, title, icon, roles that see it; None = everyone signed in)
 NAVIGATION: dict[str, list[tuple[str, str, str, tuple[Role, ...] | None]]] = {
@@ -31,9 +36,6 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[Role, ...] | None]]] = {
     ],
 }
 
-# Reviewers land on what waits for them; everyone else on the dashboard.
-REVIEWER_ROLES = ("validator", "model_owner", "sme", "compliance")
-REVIEWER_LANDING = "reviews.py"
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 

@@ -4,13 +4,24 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
+from app.navigation import page_path
 from app.ui import attempt, escape_markdown
 from core.services.audit import verify_chain
 from core.services.dashboard import dashboard_summary
+from core.services.reviews import my_reviews
 
 user = user_session.signed_in_user()
 st.title("Dashboard")
 st.write(f"Welcome, **{escape_markdown(user.display_name)}**.")
+
+waiting = attempt(lambda s: my_reviews(session=s, user=user_session.actor(s))) or []
+if waiting:
+    st.info(
+        f"{len(waiting)} {'gate waits' if len(waiting) == 1 else 'gates wait'} for you; "
+        "the oldest first on My reviews.",
+        icon=":material/inbox:",
+    )
+    st.page_link(page_path("reviews.py"), label="Open My reviews", icon=":material/inbox:")
 
 summary = attempt(lambda s: dashboard_summary(session=s, actor=user_session.actor(s)))
 if summary is None:

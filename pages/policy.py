@@ -9,6 +9,7 @@ from app import session as user_session
 from app.ui import attempt
 from core.rules.policy_pack import CONSIDERATIONS, GATES
 from core.rules.risk import TIERS
+from core.services.permissions import POLICY_ROLES
 from core.services.policy import (
     get_policy_version,
     pack_of,
@@ -165,7 +166,7 @@ with history_tab:
                     width="stretch",
                 )
 
-if user.has("admin"):
+if user.has(*POLICY_ROLES):
     st.subheader("Publish a new version")
     with st.form("policy_publish"):
         upload = st.file_uploader("Policy pack (YAML)", type=["yaml", "yml"], key="policy_upload")

@@ -132,7 +132,7 @@ def adopt(
     as_json: bool,
 ) -> None:
     """Move models to policy version NUMBER (admins and risk managers; audited)."""
-    from core.services.policy import adopt_policy
+    from core.services.policy_adoption import adopt_policy
 
     check_schema()
     with session_scope() as session:

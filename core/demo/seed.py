@@ -12,6 +12,7 @@ from sqlmodel import select
 from core.config import get_settings
 from core.db import downgrade, migrate, safe_url, session_scope
 from core.demo.data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
+from core.demo.gates import seed_gates
 from core.demo.risk import seed_risk
 from core.errors import InputProblems
 from core.services.evidence import DEFAULT_ROWS, compute_explanation, evaluate_version
@@ -149,6 +150,8 @@ DEMO_MODELS: dict[str, dict[str, Any]] = {
             "tags": ["credit", "challenger", "interpretable"],
             "intended_use": "Interpretable challenger to the champion scorecard.",
             "out_of_scope_uses": "Automated decisions.",
+            "business_objective": "Match the champion's default rate with a model people can read.",
+            "kpis": "Default rate of approved loans; approval rate.",
             "owner": "olivia",
             "developer": "devi",
             "validator": "victor",
@@ -163,6 +166,7 @@ DEMO_MODELS: dict[str, dict[str, Any]] = {
             "business_unit": "Collections",
             "tags": ["credit", "experiment"],
             "intended_use": "Prioritise collection calls (exploratory).",
+            "business_objective": "Reach the accounts most likely to pay first.",
             "owner": "milo",
             "developer": "devi",
         },
@@ -294,4 +298,6 @@ def seed_demo(*, reset: bool = False, force: bool = False) -> DemoResult:
     models = _register_demo_models(settings.data_dir / "demo")
     with session_scope() as session:
         seed_risk(session)
+    with session_scope() as session:
+        seed_gates(session)
     return DemoResult(already_seeded=False, users=_logins(), models=models, warnings=warnings)

@@ -51,7 +51,7 @@ class VersionFacts:
 def _checks(results_json: str) -> tuple[dict[str, Any], ...]:
     results = json.loads(results_json)
     checks = results.get("checks") or [
-        c for f in results.get("features", []) for c in f.get("checks", [])
+        c for f in results.get("features", []) if isinstance(f, dict) for c in f.get("checks", [])
     ]
     return tuple(checks)
 

@@ -159,7 +159,7 @@ def _check_values(session: Session, evidence_id: int) -> dict[str, tuple[str, fl
         return {}
     results = json.loads(row.results_json)
     checks = results.get("checks") or [
-        c for f in results.get("features", []) for c in f.get("checks", [])
+        c for f in results.get("features", []) if isinstance(f, dict) for c in f.get("checks", [])
     ]
     out = {}
     for c in checks:
@@ -319,7 +319,7 @@ def refresh_staleness(session: Session, version_id: int, *, reason: str = "") ->
             continue
         spec = gate_spec(gate)
         changes = changes_since_signoff(session, json.loads(last.manifest_json), facts, spec)
-        if reason:
+        if changes and reason:
             changes = [reason, *changes]
         if changes:
             _mark_stale(session, facts, gate, spec, "; ".join(changes))

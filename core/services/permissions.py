@@ -30,8 +30,10 @@ __all__ = [
     "EVIDENCE_ROLES",
     "OPERATOR",
     "PEOPLE_ROLES",
+    "POLICY_ROLES",
     "PROMOTE_ROLES",
     "REGISTER_ROLES",
+    "REVIEWER_ROLES",
     "ROLES",
     "USER_LIST_ROLES",
     "Actor",
@@ -94,6 +96,10 @@ PROMOTE_ROLES: Final = (Role.ml_engineer, Role.model_owner, Role.admin)
 ADMIN_ROLES: Final = (Role.admin,)
 #: See the list of users (auditors see it, and change nothing).
 USER_LIST_ROLES: Final = (Role.admin, Role.auditor)
+#: Reviewers land on "My reviews" (risk managers land on the dashboard).
+REVIEWER_ROLES: Final = (Role.validator, Role.model_owner, Role.sme, Role.compliance)
+#: Publish a new policy version.
+POLICY_ROLES: Final = (Role.admin,)
 #: Read the whole audit trail.
 AUDIT_ROLES: Final = (Role.auditor, Role.risk_manager, Role.compliance, Role.admin)
 

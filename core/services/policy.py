@@ -18,10 +18,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.errors import InputProblems, NotFound
+from core.rules.card_fields import CARD_FIELDS
 from core.rules.policy_pack import PolicyPack, Vocabulary, diff_packs, parse_pack
 from core.rules.thresholds import FairnessPolicy, PerformancePolicy
 from core.services.audit import append_event, canonical_json
-from core.services.inventory import CARD_FIELDS
 from core.services.permissions import OPERATOR, ROLES, Actor, Role, require_role
 from core.tables import (
     STAGES,

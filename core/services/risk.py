@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, select
 from core.errors import InputProblems, NotFound, PermissionDenied
 from core.rules.risk import TIERS, material_changes, next_review_date, review_overdue, score_answers
 from core.services.audit import append_event
+from core.services.gate_plan import replan_gates
 from core.services.permissions import Actor, Operator, Role, require_role, roles_of
 from core.services.policy import (
     bind_model,
@@ -221,6 +222,7 @@ def assess_model(
     session.flush()
     model.risk_tier, model.next_review_date = score.tier, due
     _record_model_state(session, model)
+    replan_gates(session, model.id or 0, "the model's risk tier was assessed again")
     append_event(
         session=session,
         actor=actor,
@@ -309,6 +311,7 @@ def override_tier(
     session.flush()
     model.risk_tier, model.next_review_date = tier, due
     _record_model_state(session, model)
+    replan_gates(session, model.id or 0, "a risk manager overrode the model's tier")
     append_event(
         session=session,
         actor=actor,

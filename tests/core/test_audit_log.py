@@ -20,6 +20,7 @@ from core.services.audit_log import (
 )
 from core.services.evidence import evaluate_version
 from core.services.inventory import register_version
+from core.services.permissions import OPERATOR
 from core.services.users import add_user
 
 
@@ -27,16 +28,20 @@ from core.services.users import add_user
 def trail(session: Session, demo_files: DemoFiles) -> dict[str, int]:
     """Two models, one with evidence computed by a validator."""
     victor = add_user(
-        session=session, actor=None, username="victor", password="pw-123456789", roles=["validator"]
+        session=session,
+        actor=OPERATOR,
+        username="victor",
+        password="pw-123456789",
+        roles=["validator"],
     )
     sam = add_user(
-        session=session, actor=None, username="sam", password="pw-123456789", roles=["sme"]
+        session=session, actor=OPERATOR, username="sam", password="pw-123456789", roles=["sme"]
     )
     ids = {}
     for name in ("credit-gbm", "credit-logit"):
         ids[name] = register_version(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             name=name,
             artifact=demo_files.model_paths[name],
             eval_data=demo_files.eval_csv,
@@ -53,7 +58,7 @@ def trail(session: Session, demo_files: DemoFiles) -> dict[str, int]:
 
 
 def test_a_model_filter_finds_its_versions_and_evidence_in_words(session: Session, trail) -> None:  # type: ignore[no-untyped-def]
-    page = query_events(session=session, actor=None, filters=AuditFilter(model="credit-gbm"))
+    page = query_events(session=session, actor=OPERATOR, filters=AuditFilter(model="credit-gbm"))
     descriptions = [r.description for r in page.rows]
     assert (
         f"victor computed fairness evidence #{trail['fairness']} for credit-gbm v1 (fail)"
@@ -67,27 +72,31 @@ def test_a_model_filter_finds_its_versions_and_evidence_in_words(session: Sessio
 
 
 def test_user_action_and_text_filters_narrow(session: Session, trail) -> None:  # type: ignore[no-untyped-def]
-    by_victor = query_events(session=session, actor=None, filters=AuditFilter(user="victor")).rows
+    by_victor = query_events(
+        session=session, actor=OPERATOR, filters=AuditFilter(user="victor")
+    ).rows
     assert {r.action for r in by_victor} == {"evidence_computed"} and len(by_victor) == 2
     one = query_events(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         filters=AuditFilter(actions=["evidence_computed"], text="FAIRNESS"),
     ).rows
     assert [r.details["kind"] for r in one] == ["fairness"]
     # LIKE wildcards in the search are literal characters
-    assert query_events(session=session, actor=None, filters=AuditFilter(text="%")).rows == []
+    assert query_events(session=session, actor=OPERATOR, filters=AuditFilter(text="%")).rows == []
 
 
 def test_keyset_pages_cover_every_event_once(session: Session, trail) -> None:  # type: ignore[no-untyped-def]
     for k in range(30):
         append_event(session=session, actor=None, action="note", subject_type="note", subject_id=k)
     session.commit()
-    everything = query_events(session=session, actor=None, filters=AuditFilter(), limit=1000).rows
+    everything = query_events(
+        session=session, actor=OPERATOR, filters=AuditFilter(), limit=1000
+    ).rows
     seen, before = [], None
     while True:
         page = query_events(
-            session=session, actor=None, filters=AuditFilter(), before=before, limit=7
+            session=session, actor=OPERATOR, filters=AuditFilter(), before=before, limit=7
         )
         seen += [r.sequence for r in page.rows]
         if page.next_cursor is None:
@@ -98,7 +107,7 @@ def test_keyset_pages_cover_every_event_once(session: Session, trail) -> None:  
 
 def test_problems_and_permissions(session: Session, trail) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputProblems) as info:
-        query_events(session=session, actor=None, filters=AuditFilter(model="nope"))
+        query_events(session=session, actor=OPERATOR, filters=AuditFilter(model="nope"))
     assert info.value.problems == [UNKNOWN_MODEL.format(name="nope")]
     from core.tables import User
 
@@ -108,7 +117,9 @@ def test_problems_and_permissions(session: Session, trail) -> None:  # type: ign
 
 
 def test_csv_export_and_the_cli_agree(session: Session, trail, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    data = export_events_csv(session=session, actor=None, filters=AuditFilter(model="credit-gbm"))
+    data = export_events_csv(
+        session=session, actor=OPERATOR, filters=AuditFilter(model="credit-gbm")
+    )
     session.commit()
     lines = data.decode("utf-8-sig").splitlines()
     assert lines[0] == "sequence,occurred_at_utc,user,action,subject,description,hash,prev_hash"

@@ -25,6 +25,7 @@ from core.services.checkpoints import (
     take_checkpoint,
     verify_trail,
 )
+from core.services.permissions import OPERATOR
 from core.services.signing import fingerprint, installation_key, load_public_key, public_key_pem
 from core.tables import AuditCheckpoint, AuditEvent
 
@@ -57,10 +58,10 @@ def _ids(session: Session) -> list[int]:
 
 def test_an_untouched_trail_verifies_and_extends_its_checkpoint(session: Session) -> None:
     _events(session, 5)
-    checkpoint = take_checkpoint(session=session, actor=None)
+    checkpoint = take_checkpoint(session=session, actor=OPERATOR)
     session.commit()
     _events(session, 3)
-    result = verify_trail(session=session, actor=None, checkpoint=checkpoint)
+    result = verify_trail(session=session, actor=OPERATOR, checkpoint=checkpoint)
     assert result.intact, result.problems
     assert result.events == 9  # 5 + the checkpoint's own event + 3
     assert result.head_hash == chain_hashes(session)[-1]
@@ -79,7 +80,7 @@ def test_an_edited_event_is_the_first_broken_link(session: Session) -> None:
     _unguard(session)
     session.execute(update)
     session.commit()
-    result = verify_trail(session=session, actor=None)
+    result = verify_trail(session=session, actor=OPERATOR)
     assert not result.intact
     assert result.first_bad_id == target
     stored = session.get(AuditEvent, target)
@@ -94,7 +95,7 @@ def test_deleting_or_reordering_events_breaks_the_chain(session: Session) -> Non
     _unguard(session)
     session.execute(sa.delete(AuditEvent).where(AuditEvent.id == ids[2]))
     session.commit()
-    result = verify_trail(session=session, actor=None)
+    result = verify_trail(session=session, actor=OPERATOR)
     assert not result.intact and result.first_bad_id == ids[3]
 
     # Reorder: swap the contents of two events (every column but the id).
@@ -105,7 +106,7 @@ def test_deleting_or_reordering_events_breaks_the_chain(session: Session) -> Non
     session.execute(sa.update(AuditEvent).where(AuditEvent.id == ids[0]).values(**vb))
     session.execute(sa.update(AuditEvent).where(AuditEvent.id == ids[1]).values(**va))
     session.commit()
-    assert verify_trail(session=session, actor=None).first_bad_id == ids[0]
+    assert verify_trail(session=session, actor=OPERATOR).first_bad_id == ids[0]
 
 
 def _rewrite_chain(session: Session, *, drop_last: int = 0, change: int | None = None) -> None:
@@ -136,12 +137,12 @@ def _rewrite_chain(session: Session, *, drop_last: int = 0, change: int | None =
 
 def test_a_rewritten_or_truncated_chain_is_caught_by_the_checkpoint(session: Session) -> None:
     _events(session, 6)
-    checkpoint = take_checkpoint(session=session, actor=None)
+    checkpoint = take_checkpoint(session=session, actor=OPERATOR)
     session.commit()
     _unguard(session)
     _rewrite_chain(session, change=2)
-    assert verify_trail(session=session, actor=None).intact  # the hashes alone look fine
-    result = verify_trail(session=session, actor=None, checkpoint=checkpoint)
+    assert verify_trail(session=session, actor=OPERATOR).intact  # the hashes alone look fine
+    result = verify_trail(session=session, actor=OPERATOR, checkpoint=checkpoint)
     assert not result.intact
     count = checkpoint.statement["event_count"]
     assert result.problems[0] == HEAD_CHANGED.format(
@@ -151,7 +152,7 @@ def test_a_rewritten_or_truncated_chain_is_caught_by_the_checkpoint(session: Ses
     )
 
     _rewrite_chain(session, drop_last=4)
-    result = verify_trail(session=session, actor=None, checkpoint=checkpoint)
+    result = verify_trail(session=session, actor=OPERATOR, checkpoint=checkpoint)
     assert result.problems == [TRUNCATED.format(events=3, count=6)]
 
 
@@ -159,12 +160,14 @@ def test_an_altered_checkpoint_or_a_foreign_key_is_refused(
     session: Session, tmp_path: Path
 ) -> None:
     _events(session, 3)
-    checkpoint = take_checkpoint(session=session, actor=None)
+    checkpoint = take_checkpoint(session=session, actor=OPERATOR)
     session.commit()
     forged = Checkpoint(
         {**checkpoint.statement, "event_count": 2}, checkpoint.signature, checkpoint.public_key
     )
-    assert verify_trail(session=session, actor=None, checkpoint=forged).problems == [BAD_SIGNATURE]
+    assert verify_trail(session=session, actor=OPERATOR, checkpoint=forged).problems == [
+        BAD_SIGNATURE
+    ]
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -173,7 +176,9 @@ def test_an_altered_checkpoint_or_a_foreign_key_is_refused(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
     signer = fingerprint(load_public_key(public_key_pem()))
-    result = verify_trail(session=session, actor=None, checkpoint=checkpoint, public_key=other_pem)
+    result = verify_trail(
+        session=session, actor=OPERATOR, checkpoint=checkpoint, public_key=other_pem
+    )
     assert result.problems == [
         OTHER_KEY.format(found=signer[:16], expected=fingerprint(other)[:16])
     ]
@@ -271,4 +276,4 @@ def test_the_fast_verifier_reads_every_event_as_the_canonical_form_does(session:
     table = AuditEvent.__table__  # type: ignore[attr-defined]
     for row in session.execute(sa.select(table)).all():
         assert _fast_canonical(row) == canonical_json(_body(row))
-    assert verify_trail(session=session, actor=None).intact
+    assert verify_trail(session=session, actor=OPERATOR).intact

@@ -9,6 +9,7 @@ from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.demo.risk import seed_risk
 from core.demo.seed import DEMO_MODELS, DEMO_PASSWORD, DEMO_USERS
 from core.services.inventory import register_version
+from core.services.permissions import OPERATOR
 from core.services.policy import ensure_shipped_pack
 from core.services.risk import risk_columns
 from core.services.users import add_user
@@ -20,7 +21,7 @@ def test_demo_tiers_overdue_and_override(session: Session, demo_files: DemoFiles
     for username, name, role in DEMO_USERS:
         add_user(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             username=username,
             password=DEMO_PASSWORD,
             roles=[role],
@@ -31,7 +32,7 @@ def test_demo_tiers_overdue_and_override(session: Session, demo_files: DemoFiles
     ids = {}
     for name in demo_files.model_names:
         ids[name] = register_version(
-            session=session, actor=None, name=name, artifact=demo_files.model_paths[name],
+            session=session, actor=OPERATOR, name=name, artifact=demo_files.model_paths[name],
             eval_data=demo_files.eval_csv, train_data=demo_files.train_csv, target=TARGET,
             sensitive=SENSITIVE, card={"owner": DEMO_MODELS[name]["card"]["owner"]},
         ).model_id  # fmt: skip

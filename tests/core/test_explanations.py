@@ -264,7 +264,7 @@ def test_applicant_level_reads_check_the_acting_user_on_every_call(
     vid = versions["credit-logit"]
     sue = _sue(session)
     assert search_rows(session=session, actor=sue, version_id=vid, text="north")
-    deactivate_user(session=session, actor=None, username="sue")
+    deactivate_user(session=session, actor=OPERATOR, username="sue")
     session.commit()
     for read in (
         lambda: search_rows(session=session, actor=sue, version_id=vid, text="north"),

@@ -17,6 +17,7 @@ from core.rules.gates import Act, plan_from_pack_tier
 from core.services.audit import verify_chain
 from core.services.gates import open_gates, sign_gate
 from core.services.inventory import register_version
+from core.services.permissions import OPERATOR
 from core.services.users import add_user
 from core.tables import AuditEvent, Gate, GateAct, User
 
@@ -62,9 +63,11 @@ def _process(
 def test_fifty_threads_and_four_processes_record_exactly_one_approval(
     session: Session, db_url: str, demo_files: DemoFiles, tmp_path: Path
 ) -> None:
-    devi = add_user(session=session, actor=None, username="devi", password=PW, roles=["developer"])
+    devi = add_user(
+        session=session, actor=OPERATOR, username="devi", password=PW, roles=["developer"]
+    )
     for name in APPROVERS:
-        add_user(session=session, actor=None, username=name, password=PW, roles=["model_owner"])
+        add_user(session=session, actor=OPERATOR, username=name, password=PW, roles=["model_owner"])
     result = register_version(
         session=session,
         actor=devi,

@@ -37,6 +37,7 @@ from core.services.gate_status import (
 from core.services.gates import NOT_NOW, WaiverRequest, open_gates, sign_gate
 from core.services.inventory import register_version
 from core.services.notifications import inbox
+from core.services.permissions import OPERATOR
 from core.services.reviews import my_reviews
 from core.services.signatures import SIGNING_LOCKED, WRONG_SIGNING_PASSWORD
 from core.services.users import add_user
@@ -107,7 +108,7 @@ def people(session: Session) -> dict[str, User]:
     users = {
         name: add_user(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             username=name,
             password=PW,
             roles=roles,
@@ -133,7 +134,7 @@ def version_id(session: Session, demo_files: DemoFiles, people: dict[str, User])
         card={"purpose": "Decide on consumer credit applications."},
     )
     session.commit()
-    evaluate_version(session=session, actor=None, version_id=result.version_id, n_boot=50)
+    evaluate_version(session=session, actor=OPERATOR, version_id=result.version_id, n_boot=50)
     session.commit()
     open_gates(
         session=session,
@@ -355,7 +356,9 @@ def test_new_evidence_makes_an_approval_stale_with_the_change(
     p = people
     _through_development(session, p, version_id)
     assert refresh_staleness(session, version_id) == []
-    evaluate_version(session=session, actor=None, version_id=version_id, n_boot=50, threshold=0.3)
+    evaluate_version(
+        session=session, actor=OPERATOR, version_id=version_id, n_boot=50, threshold=0.3
+    )
     session.commit()
     assert refresh_staleness(session, version_id) == ["development"]
     session.commit()

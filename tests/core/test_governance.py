@@ -15,6 +15,7 @@ from core.demo.risk import DEMO_ANSWERS
 from core.errors import InputProblems, PermissionDenied
 from core.services.evidence import evaluate_version
 from core.services.inventory import InventoryFilter, query_inventory, register_version
+from core.services.permissions import OPERATOR
 from core.services.policy import (
     adopt_policy,
     diff_versions,
@@ -47,7 +48,7 @@ def world(session: Session, demo_files: DemoFiles) -> dict[str, object]:
         ("devi", "developer"), ("rita", "risk_manager"),
     ):  # fmt: skip
         users[name] = add_user(
-            session=session, actor=None, username=name, password="x" * 12, roles=[role]
+            session=session, actor=OPERATOR, username=name, password="x" * 12, roles=[role]
         )
     session.commit()
     ensure_shipped_pack(session)
@@ -298,7 +299,7 @@ def test_thresholds_come_from_the_governing_policy_version(world) -> None:  # ty
     publish_pack(session=session, actor=users["ada"], text=strict, source_name="strict.yaml")
     session.commit()
     # Still bound to version 1: publishing moves nobody.
-    first = evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
+    first = evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=0)
     assert first.performance.inputs["policy_version"] == 1
     assert first.performance.results["policy"]["min_roc_auc"] == 0.70
     with pytest.raises(InputProblems) as info:
@@ -318,7 +319,7 @@ def test_thresholds_come_from_the_governing_policy_version(world) -> None:  # ty
     )  # fmt: skip
     session.commit()
     assert moved == ["credit-logit"]
-    second = evaluate_version(session=session, actor=None, version_id=version_id, n_boot=0)
+    second = evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=0)
     assert second.performance.inputs["policy_version"] == 2
     assert second.performance.results["policy"]["min_roc_auc"] == 0.99
     auc = next(c for c in second.performance.results["checks"] if c["label"] == "ROC AUC")

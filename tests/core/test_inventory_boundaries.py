@@ -37,6 +37,7 @@ from core.services.inventory.card import (
 )
 from core.services.inventory.listing import MAX_SEARCH_CHARS, SEARCH_TOO_LONG
 from core.services.inventory.names import LOOKALIKE, MIXED_SCRIPTS
+from core.services.permissions import OPERATOR
 from core.services.users import add_user, get_user
 from core.tables import AuditEvent, Dataset, ModelEntry, ModelVersion, User
 
@@ -50,7 +51,7 @@ def people(session: Session) -> dict[str, User]:
                        ("rita", "risk_manager"), ("ada", "admin"), ("victor", "validator"),
                        ("sam", "sme")]:  # fmt: skip
         users[name] = add_user(
-            session=session, actor=None, username=name, password=PASSWORD, roles=[role]
+            session=session, actor=OPERATOR, username=name, password=PASSWORD, roles=[role]
         )
     session.commit()
     return users
@@ -312,7 +313,9 @@ def _race(db_url: str, files: DemoFiles, plan: list[tuple[str, str]]) -> list[An
 def devi(db_url: str, session: Session) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("concurrent writers are a PostgreSQL matter; SQLite serialises transactions")
-    add_user(session=session, actor=None, username="devi", password=PASSWORD, roles=["developer"])
+    add_user(
+        session=session, actor=OPERATOR, username="devi", password=PASSWORD, roles=["developer"]
+    )
     session.commit()
 
 

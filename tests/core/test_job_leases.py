@@ -26,6 +26,7 @@ from core.services.job_leases import (
     requeue_stale_jobs,
 )
 from core.services.jobs import get_job, holder_is_gone, run_job, submit_job
+from core.services.permissions import OPERATOR
 from core.tables import AuditEvent, Job, utcnow
 
 
@@ -33,7 +34,7 @@ from core.tables import AuditEvent, Job, utcnow
 def version_id(session: Session, demo_files: DemoFiles) -> int:
     return register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name="credit-logit",
         artifact=demo_files.model_paths["credit-logit"],
         eval_data=demo_files.eval_csv,
@@ -44,7 +45,7 @@ def version_id(session: Session, demo_files: DemoFiles) -> int:
 
 def _queue(session: Session, version_id: int, **params: int) -> int:
     job = submit_job(
-        session=session, actor=None, kind="explanation", version_id=version_id, params=params
+        session=session, actor=OPERATOR, kind="explanation", version_id=version_id, params=params
     )
     session.commit()
     assert job.id is not None

@@ -38,6 +38,7 @@ from core.services.evidence import (
 )
 from core.services.evidence.evaluate import BAD_THRESHOLD
 from core.services.inventory import register_version
+from core.services.permissions import OPERATOR
 from core.services.users import add_user, get_user
 from core.tables import ModelVersion, User
 
@@ -80,7 +81,7 @@ def _files(tmp_path: Path, model: Any, train: pd.DataFrame, evaluation: pd.DataF
 
 
 def _sme(session: Session) -> User:
-    add_user(session=session, actor=None, username="sue", password="x" * 12, roles=["sme"])
+    add_user(session=session, actor=OPERATOR, username="sue", password="x" * 12, roles=["sme"])
     return get_user(session=session, username="sue")
 
 
@@ -93,7 +94,7 @@ def test_every_kind_of_evidence_is_about_the_registered_positive_class(
     assert list(model.classes_) == ["bad", "good"]
     vid = register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name=f"credit-{kind}",
         target="outcome",
         sensitive=["sex"],
@@ -109,7 +110,7 @@ def test_every_kind_of_evidence_is_about_the_registered_positive_class(
     p_bad = loaded.predict_proba(X)[:, 0]  # the reference: the model's own P(bad)
     is_bad = (evaluation["outcome"] == "bad").to_numpy()
 
-    evaluated = evaluate_version(session=session, actor=None, version_id=vid, n_boot=0)
+    evaluated = evaluate_version(session=session, actor=OPERATOR, version_id=vid, n_boot=0)
     session.commit()
     performance = evaluated.performance.results
     assert performance["positive_label"] == "bad"
@@ -126,7 +127,7 @@ def test_every_kind_of_evidence_is_about_the_registered_positive_class(
         base_rate = float(np.mean(is_bad[rows]))
         assert group["metrics"]["base_rate"]["value"] == pytest.approx(base_rate, abs=1e-12)
 
-    explained = compute_explanation(session=session, actor=None, version_id=vid, rows=ROWS)
+    explained = compute_explanation(session=session, actor=OPERATOR, version_id=vid, rows=ROWS)
     session.commit()
     results = explained.results
     assert results["positive_class"] == "bad" and "'bad'" in results["output_label"]
@@ -200,12 +201,17 @@ def test_a_target_written_as_floats_matches_the_models_integer_classes(
     files = _numeric_case(tmp_path, target)
     assert "1.0" in Path(files["eval_data"]).read_text()
     vid = register_version(
-        session=session, actor=None, name="floats", target="outcome", positive_label="1.0", **files
+        session=session,
+        actor=OPERATOR,
+        name="floats",
+        target="outcome",
+        positive_label="1.0",
+        **files,
     ).version_id
     session.commit()
     version = session.get(ModelVersion, vid)
     assert version is not None and version.positive_label == "1"
-    result = evaluate_version(session=session, actor=None, version_id=vid, n_boot=0)
+    result = evaluate_version(session=session, actor=OPERATOR, version_id=vid, n_boot=0)
     session.commit()
     p = load_version_model(version).predict_proba(frame[FEATURES])[:, 1]
     metrics = result.performance.results["overall"]["metrics"]
@@ -242,7 +248,7 @@ def test_targets_the_model_cannot_read_are_refused_with_the_values_found(
     target = pd.Series(values * (ROWS // len(values)))
     files = _numeric_case(tmp_path, target)
     with pytest.raises(InputProblems) as caught:
-        register_version(session=session, actor=None, name="odd", target="outcome", **files)
+        register_version(session=session, actor=OPERATOR, name="odd", target="outcome", **files)
     session.rollback()
     assert caught.value.problems == [expected]
 
@@ -272,9 +278,9 @@ def test_a_decision_threshold_outside_0_1_is_refused(
 ) -> None:
     files = _numeric_case(tmp_path, (_credit(ROWS, seed=6)["outcome"] == "bad").astype(int))
     vid = register_version(
-        session=session, actor=None, name="thresholds", target="outcome", **files
+        session=session, actor=OPERATOR, name="thresholds", target="outcome", **files
     ).version_id
     session.commit()
     with pytest.raises(InputProblems) as caught:
-        evaluate_version(session=session, actor=None, version_id=vid, threshold=threshold)
+        evaluate_version(session=session, actor=OPERATOR, version_id=vid, threshold=threshold)
     assert caught.value.problems == [BAD_THRESHOLD.format(threshold=threshold)]

@@ -35,6 +35,7 @@ from core.files.artifacts import (
 )
 from core.files.denylist import DENIED_TYPES, is_denied
 from core.services.inventory import register_version
+from core.services.permissions import OPERATOR
 from core.tables import AuditEvent, ModelVersion
 from tests.core.hostile_files import (
     constructor_node,
@@ -337,7 +338,7 @@ def test_every_malformed_file_is_refused_at_registration_with_an_audit_event(
         (tmp_path / name).write_bytes(data)
         with pytest.raises(InputProblems) as caught:
             register_version(
-                session=session, actor=None, name="hostile", artifact=tmp_path / name,
+                session=session, actor=OPERATOR, name="hostile", artifact=tmp_path / name,
                 eval_data=tmp_path / "eval.csv", target="y",
             )  # fmt: skip
         (problem,) = caught.value.problems

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from core.errors import InputProblems
 from core.services.notifications import BAD_SMTP_URL, deliver_outbox, inbox, mark_read, notify_roles
+from core.services.permissions import OPERATOR
 from core.services.users import add_user
 from core.tables import OutboxMessage
 
@@ -47,13 +48,15 @@ def test_inbox_and_email_delivery_through_a_loopback_smtp_server(
     url, server = smtp
     rita = add_user(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         username="rita",
         password="x" * 12,
         roles=["risk_manager"],
         email="rita@example.org",
     )
-    sam = add_user(session=session, actor=None, username="sam", password="x" * 12, roles=["sme"])
+    sam = add_user(
+        session=session, actor=OPERATOR, username="sam", password="x" * 12, roles=["sme"]
+    )
     session.commit()
     sent = notify_roles(
         session,
@@ -91,7 +94,7 @@ def test_an_unreachable_server_leaves_messages_pending_and_a_bad_url_is_one_sent
 ) -> None:
     add_user(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         username="rita",
         password="x" * 12,
         roles=["risk_manager"],
@@ -120,7 +123,7 @@ def test_housekeeping_takes_the_daily_checkpoint_reminds_and_sends(
     monkeypatch.setenv("GATEHOUSE_SMTP_URL", url)
     add_user(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         username="rita",
         password="x" * 12,
         roles=["risk_manager"],

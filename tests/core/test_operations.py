@@ -26,6 +26,7 @@ from core.db import session_scope
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.services.inventory import register_version
 from core.services.jobs import get_job, submit_job
+from core.services.permissions import OPERATOR
 from core.services.users import add_user
 from core.tables import AuditEvent, Job
 
@@ -125,7 +126,7 @@ def slow_job(session: Session, demo_files: DemoFiles) -> int:
     """An explanation job that takes a while (a forest explained on 2,000 rows)."""
     version = register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name="credit-forest",
         artifact=demo_files.model_paths["credit-forest"],
         eval_data=demo_files.eval_csv,
@@ -134,7 +135,7 @@ def slow_job(session: Session, demo_files: DemoFiles) -> int:
     )
     job = submit_job(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         kind="explanation",
         version_id=version.version_id,
         params={"rows": 2000, "background": 200, "seed": 0},
@@ -209,11 +210,13 @@ def test_a_stopped_worker_gives_its_job_to_the_next_one(
 
 @pytest.fixture
 def quick_version(session: Session, demo_files: DemoFiles) -> int:
-    add_user(session=session, actor=None, username="vic", password=PASSWORD, roles=["validator"])
+    add_user(
+        session=session, actor=OPERATOR, username="vic", password=PASSWORD, roles=["validator"]
+    )
     session.commit()
     return register_version(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         name="credit-logit",
         artifact=demo_files.model_paths["credit-logit"],
         eval_data=demo_files.eval_csv,
@@ -257,7 +260,7 @@ def test_workers_in_separate_processes_run_each_job_once(
     for rows in range(20, 28):
         job = submit_job(
             session=session,
-            actor=None,
+            actor=OPERATOR,
             kind="explanation",
             version_id=quick_version,
             params={"rows": rows, "background": 20},

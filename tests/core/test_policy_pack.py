@@ -63,7 +63,7 @@ def test_deployment_context_drops_and_adds() -> None:
 def test_show_data_carries_raci_and_thresholds() -> None:
     data = shipped_pack().to_dict()
     validation = next(g for g in data["tiers"]["critical"]["gates"] if g["id"] == "validation")
-    assert validation["accountable"] == "validator" and validation["approvers"] == 2
+    assert validation["accountable"] == "risk_manager" and validation["approvers"] == 2
     assert validation["responsible"] == ["validator"]
     assert validation["consulted"] == ["model_owner", "compliance", "sme"]
     fairness = next(e for e in validation["evidence"] if e["kind"] == "fairness")
@@ -73,7 +73,10 @@ def test_show_data_carries_raci_and_thresholds() -> None:
 
 def test_raci_grid() -> None:
     grid = shipped_pack().raci_grid("high")
-    assert grid["validator"]["validation"] == "RA"
+    assert grid["validator"]["validation"] == "R"
+    assert (
+        grid["risk_manager"]["validation"] == "A"
+    )  # the validator does not approve their own work
     assert grid["compliance"]["validation"] == "C"
     assert grid["risk_manager"]["deployment"] == "A"
     assert "validation" not in grid["sme"]
@@ -82,7 +85,9 @@ def test_raci_grid() -> None:
 def test_gate_with_two_or_no_accountable_roles_and_unknown_role() -> None:
     text = shipped_pack_text()
     text = text.replace(
-        "        accountable: validator\n", "        accountable: [validator, model_owner]\n", 1
+        "        accountable: risk_manager\n",
+        "        accountable: [risk_manager, model_owner]\n",
+        1,
     )
     text = text.replace(
         "      - id: deployment\n        responsible: [ml_engineer]\n        accountable: model_owner\n",
@@ -94,11 +99,11 @@ def test_gate_with_two_or_no_accountable_roles_and_unknown_role() -> None:
     assert problems == [
         f"bad.yaml, line {_line(text, '- id: deployment', 2)}, tiers.low.gates[2].accountable: gate "
         "deployment has no Accountable role; name exactly one (e.g. accountable: model_owner).",
-        f"bad.yaml, line {_line(text, 'consulted: [wizard]')}, tiers.medium.gates[0].consulted[0]: "
+        f"bad.yaml, line {_line(text, 'consulted: [wizard]')}, tiers.medium.gates[1].consulted[0]: "
         f"unknown role 'wizard'; use one of: {ROLES}.",
-        f"bad.yaml, line {_line(text, 'accountable: [validator, model_owner]')}, "
+        f"bad.yaml, line {_line(text, 'accountable: [risk_manager, model_owner]')}, "
         "tiers.medium.gates[2].accountable: gate validation has 2 Accountable roles "
-        "(validator, model_owner); name exactly one.",
+        "(risk_manager, model_owner); name exactly one.",
     ]
 
 
@@ -198,3 +203,13 @@ def test_lookup_helpers_for_gates() -> None:
         context="self_service",
     )
     assert light.gate("deployment") is None
+
+
+def test_every_shipped_gate_can_be_closed_by_people_apart() -> None:
+    # Segregation of duties forbids submitting and approving one's own gate: a gate whose only
+    # Responsible role is its Accountable role could never close without a second such person.
+    pack = shipped_pack()
+    for tier in ("low", "medium", "high", "critical"):
+        for gate in pack.gates(tier, None):
+            assert set(gate["responsible"]) - {gate["accountable"]}, (tier, gate["id"])
+            assert gate["accountable"] not in (gate.get("consulted") or []), (tier, gate["id"])

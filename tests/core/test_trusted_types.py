@@ -21,6 +21,7 @@ from core.errors import InputProblems, NotFound, PermissionDenied
 from core.files.artifacts import UntrustedArtifact
 from core.services.evidence import evaluate_version
 from core.services.inventory import register_version
+from core.services.permissions import OPERATOR
 from core.services.trusted_types import (
     BUILT_IN,
     DENIED_NAME,
@@ -40,7 +41,9 @@ FUNCTION_TRANSFORMER = "sklearn.preprocessing._function_transformer.FunctionTran
 @pytest.fixture
 def people(session: Session) -> dict[str, User]:
     users = {
-        name: add_user(session=session, actor=None, username=name, password=PASSWORD, roles=[role])
+        name: add_user(
+            session=session, actor=OPERATOR, username=name, password=PASSWORD, roles=[role]
+        )
         for name, role in (("ada", "admin"), ("devi", "developer"))
     }
     session.commit()
@@ -98,7 +101,7 @@ def test_an_admin_trusts_a_type_audited_and_registration_then_loads(
     version = session.get(ModelVersion, result.version_id)  # type: ignore[attr-defined]
     assert version is not None
 
-    evaluated = evaluate_version(session=session, actor=None, version_id=version.id, n_boot=0)  # type: ignore[arg-type]
+    evaluated = evaluate_version(session=session, actor=OPERATOR, version_id=version.id, n_boot=0)  # type: ignore[arg-type]
     assert evaluated.performance.status is not None
 
     remove_trusted_type(session=session, actor=people["ada"], type_name="numpy.absolute")
@@ -106,7 +109,7 @@ def test_an_admin_trusts_a_type_audited_and_registration_then_loads(
     assert _actions(session)[-1] == "trusted_type_removed"
     assert trusted_type_names(session=session) == (FUNCTION_TRANSFORMER,)
     with pytest.raises(UntrustedArtifact, match=r"\['numpy.absolute'\]"):  # the list applies now
-        evaluate_version(session=session, actor=None, version_id=version.id, n_boot=0)  # type: ignore[arg-type]
+        evaluate_version(session=session, actor=OPERATOR, version_id=version.id, n_boot=0)  # type: ignore[arg-type]
     with pytest.raises(NotFound):
         remove_trusted_type(session=session, actor=people["ada"], type_name="numpy.absolute")
 
@@ -123,7 +126,7 @@ def test_only_admins_keep_the_list_and_denied_types_cannot_be_added(
             add_trusted_type(session=session, actor=people["ada"], type_name=name, reason="x")
         assert caught.value.problems == [DENIED_NAME.format(name=name)]
     with pytest.raises(InputProblems) as caught:
-        add_trusted_type(session=session, actor=None, type_name="numpy.ndarray", reason="")
+        add_trusted_type(session=session, actor=OPERATOR, type_name="numpy.ndarray", reason="")
     assert caught.value.problems[0] == BUILT_IN.format(name="numpy.ndarray")
     assert len(caught.value.problems) == 2  # and the missing reason
     assert trusted_type_names(session=session) == ()

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.ui import escape_markdown
 from core.services.evidence import evaluate_version
 from core.services.inventory import edit_card
+from core.services.permissions import OPERATOR
 from core.tables import ModelVersion, User
 
 pytestmark = pytest.mark.sqlite_only
@@ -52,7 +53,7 @@ def hostile(session: Session, demo_models: dict[str, int], demo_users: dict[str,
     ]
     edit_card(
         session=session,
-        actor=None,
+        actor=OPERATOR,
         model_id=version.model_id,
         changes={
             "vocabulary": {
@@ -67,7 +68,7 @@ def hostile(session: Session, demo_models: dict[str, int], demo_users: dict[str,
     row = session.get(User, sme.id)
     assert row is not None
     row.display_name = HOSTILE
-    evaluate_version(session=session, actor=None, version_id=version.id or 0, n_boot=0)
+    evaluate_version(session=session, actor=OPERATOR, version_id=version.id or 0, n_boot=0)
     session.commit()
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from core.demo.risk import DEMO_ANSWERS
 from core.services.inventory import edit_card
+from core.services.permissions import OPERATOR
 from core.services.policy import ensure_shipped_pack
 from core.services.risk import current_risk, find_model
 
@@ -22,7 +23,7 @@ INVENTORY_PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "inventory.
 def owned(session: Session, demo_models) -> int:  # type: ignore[no-untyped-def]
     ensure_shipped_pack(session)
     model_id = find_model(session, "credit-gbm").id
-    edit_card(session=session, actor=None, model_id=model_id, changes={"owner": "olivia"})
+    edit_card(session=session, actor=OPERATOR, model_id=model_id, changes={"owner": "olivia"})
     session.commit()
     return model_id  # type: ignore[return-value]
 

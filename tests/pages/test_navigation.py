@@ -15,6 +15,7 @@ from streamlit.util import calc_hash
 
 from app.navigation import MISSING_ROLE, NAVIGATION
 from core.services.evidence import compute_explanation, evaluate_version
+from core.services.permissions import OPERATOR
 from core.tables import ModelVersion
 from tests.pages.conftest import ENTRYPOINT
 
@@ -86,8 +87,10 @@ def open_url(at: AppTest, url_path: str) -> AppTest:
 def with_evidence(session: Session, demo_models: dict[str, int]) -> dict[str, int]:
     """Stored performance, fairness and explanation evidence for the production credit-gbm."""
     vid = demo_models["credit-gbm"]
-    evaluate_version(session=session, actor=None, version_id=vid, segments=["region"], n_boot=50)
-    compute_explanation(session=session, actor=None, version_id=vid, rows=300, background=50)
+    evaluate_version(
+        session=session, actor=OPERATOR, version_id=vid, segments=["region"], n_boot=50
+    )
+    compute_explanation(session=session, actor=OPERATOR, version_id=vid, rows=300, background=50)
     session.commit()
     return demo_models
 

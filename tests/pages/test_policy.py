@@ -37,7 +37,8 @@ def test_everyone_reads_the_shipped_pack(signed_in, published) -> None:  # type:
     at.selectbox(key="policy_raci_tier").select("high").run()
     grid = at.dataframe[1].value.set_index("Role")
     assert list(grid.columns)[:2] == ["business_scoping", "ideation"]
-    assert grid.loc["validator", "validation"] == "RA"
+    assert grid.loc["validator", "validation"] == "R"
+    assert grid.loc["risk_manager", "validation"] == "A"
     assert grid.loc["risk_manager", "deployment"] == "A"
     assert grid.loc["compliance", "validation"] == "C"
     assert "Publish a new version" not in [s.value for s in at.subheader]

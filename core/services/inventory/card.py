@@ -16,6 +16,7 @@ import yaml
 from sqlmodel import Session, col, func, select
 
 from core.errors import InputProblems, PermissionDenied, SegregationOfDuties
+from core.rules.card_fields import CARD_FIELDS
 from core.services.audit import append_event
 from core.services.inventory.results import CardRevisionEntry
 from core.services.inventory.versions import get_model, record_snapshot
@@ -27,6 +28,7 @@ from core.services.permissions import (
     require_role,
     roles_of,
 )
+from core.services.vocabulary import VOCABULARY_FIELD, vocabulary_problems
 from core.tables import ModelCardRevision, ModelEntry, ModelVersion, User
 
 __all__ = [
@@ -40,31 +42,6 @@ __all__ = [
 
 #: Besides the model's own owner, who may assign a model's owner, developer and validator.
 
-# The model card, in the words regulators use (SR 11-7 / SR 26-2, PRA SS1/23, EU AI Act Annex IV,
-# Model Cards). Order is the order shown.
-CARD_FIELDS: dict[str, str] = {
-    "purpose": "Purpose",
-    "business_unit": "Business unit",
-    "tags": "Tags",
-    "intended_use": "Intended use",
-    "out_of_scope_uses": "Out-of-scope uses",
-    "restrictions": "Restrictions on use",
-    "users_and_consumers": "Users and consuming systems",
-    "business_objective": "Business objective",
-    "kpis": "KPIs",
-    "assumptions_limitations": "Assumptions and limitations",
-    "inputs": "Inputs (name, type, source)",
-    "outputs": "Outputs and their use",
-    "upstream_models": "Upstream models it depends on",
-    "downstream_models": "Downstream models it feeds",
-    "owner": "Owner",
-    "developer": "Developer",
-    "validator": "Validator",
-    "validation_done": "Validation done (date)",
-    "validation_planned": "Validation planned (date)",
-    "validity_horizon": "Expected validity horizon",
-    "exceptions_to_policy": "Exceptions to policy",
-}
 PEOPLE_FIELDS = ("owner", "developer", "validator")
 
 CARD_NOT_MAPPING = (
@@ -96,6 +73,7 @@ def load_card(card: Path | Mapping[str, Any] | None, problems: list[str]) -> dic
         return {}
     if unknown := sorted(set(map(str, data)) - set(CARD_FIELDS)):
         problems.append(CARD_UNKNOWN.format(unknown=unknown, allowed=", ".join(CARD_FIELDS)))
+    problems.extend(vocabulary_problems(data.get(VOCABULARY_FIELD)))
     return {str(k): v for k, v in data.items() if str(k) in CARD_FIELDS}
 
 
