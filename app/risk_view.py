@@ -12,6 +12,7 @@ from app import session as user_session
 from app.session import CurrentUser
 from app.ui import attempt
 from core.rules.risk import TIERS
+from core.services.permissions import Role
 from core.services.risk import assess_model, current_risk, override_tier, questionnaire
 
 __all__ = ["render_risk_tab", "tier_label"]
@@ -115,7 +116,7 @@ def render_risk_tab(model_id: int, owner_id: int | None, user: CurrentUser) -> N
     _result(risk)
     current = risk["current"]
     previous = current["answers"] if current else {}
-    if user.id == owner_id or user.has("risk_manager"):
+    if user.id == owner_id or user.has(Role.risk_manager):
         st.subheader("Questionnaire")
         _questionnaire_form(model_id, data["questions"], previous)
     elif current:
@@ -128,7 +129,7 @@ def render_risk_tab(model_id: int, owner_id: int | None, user: CurrentUser) -> N
             hide_index=True,
             width="stretch",
         )
-    if user.has("risk_manager") and current:
+    if user.has(Role.risk_manager) and current:
         _override_form(model_id)
     history = ([current] if current else []) + risk["history"]
     if history:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
@@ -22,15 +21,12 @@ from core.rules.gates import GATE_IDS, Act, GateSpec, GateState, Opinion, next_s
 from core.rules.segregation import ActorFacts, PriorAct, check_act
 from core.services import findings_gate
 from core.services.audit import append_event
-from core.services.checkpoints import system_checkpoint
 from core.services.gate_facts import VersionFacts, version_facts
-from core.services.notifications import notify_roles
+from core.services.gate_records import REVIEW_DAYS, WaiverRequest, gate_spec, record_act
 from core.services.permissions import roles_of
 from core.services.signatures import (
     confirm_signer,
-    manifest_hash,
     require_meaning,
-    signing_manifest,
 )
 from core.tables import Gate, GateAct, User, Waiver, utcnow
 
@@ -46,7 +42,6 @@ __all__ = [
     "waivers_in_force",
 ]
 
-REVIEW_DAYS = 14
 NO_SUCH_GATE = "Version {version} of {model} has no {gate} gate; its gates are {gates}."
 NOT_NOW = "The {gate} gate is {state}, so it cannot be {verb} now; {hint}"
 OBJECTION = (
@@ -83,11 +78,6 @@ _MEANING = {
     Act.reject: "I reject version {version} of {model} at the {gate} gate",
     Act.waive: "I waive the failed check on the {gate} gate of version {version} of {model}",
 }
-
-
-def gate_spec(gate: Gate) -> GateSpec:
-    """The gate as its policy defined it when it opened."""
-    return GateSpec.from_dict(json.loads(gate.spec_json))
 
 
 def gates_of(session: Session, version_id: int) -> list[Gate]:
@@ -178,16 +168,6 @@ def waivers_in_force(session: Session, version_id: int, gate_id: str) -> list[Wa
             )
         ).all()
     )
-
-
-@dataclass(frozen=True)
-class WaiverRequest:
-    """What a waiver names: the failed check, why, the compensating controls, until when."""
-
-    check: str
-    justification: str
-    controls: str
-    expires_at: datetime
 
 
 def _locked_gate(session: Session, facts: VersionFacts, gate_id: str) -> Gate:
@@ -312,7 +292,7 @@ def _sign(
         approvals = 1 + sum(a.act == Act.approve for a in _round_acts(session, gate))
         if approvals < spec.approvers:
             after = GateState.submitted
-    return _record(
+    return record_act(
         session,
         actor,
         facts,
@@ -349,163 +329,6 @@ def _check_can_close(session: Session, facts: VersionFacts, gate: Gate, spec: Ga
     problems += blocking_findings(session, facts.version.id or 0)
     if problems:
         raise GateBlocked(problems)
-
-
-def _record(
-    session: Session,
-    actor: User,
-    facts: VersionFacts,
-    gate: Gate,
-    spec: GateSpec,
-    act: Act,
-    after: GateState,
-    role: str,
-    meaning: str,
-    comment: str,
-    opinion: str | None,
-    waiver: WaiverRequest | None,
-) -> GateAct:
-    now = utcnow()
-    manifest = signing_manifest(
-        gate={"id": gate.gate_id, "round": gate.round, "spec": spec.to_dict()},
-        model=facts.model.name,
-        version=facts.version.version,
-        version_id=facts.version.id or 0,
-        artifact_sha256=facts.version.artifact_sha256,
-        dataset_sha256=facts.datasets,
-        evidence=facts.evidence_manifest(e.kind for e in spec.evidence),
-        policy_version=gate.policy_version,
-        tier=gate.tier,
-        signer=actor.username,
-        printed_name=actor.display_name,
-        role=role,
-        act=act.value,
-        meaning=meaning,
-        comment=comment,
-        signed_at=now,
-    )
-    manifest["card"] = facts.card_fields(f for e in spec.evidence for f in e.fields)
-    if waiver is not None:
-        manifest["waiver"] = {
-            "check": waiver.check,
-            "justification": waiver.justification,
-            "controls": waiver.controls,
-            "expires_at": waiver.expires_at,
-        }
-    text, digest = manifest_hash(manifest)
-    row = GateAct(
-        gate_pk=gate.id or 0,
-        version_id=gate.version_id,
-        round=gate.round,
-        act=act.value,
-        actor_id=actor.id,
-        printed_name=actor.display_name,
-        role=role,
-        opinion=opinion,
-        meaning=meaning,
-        comment=comment,
-        manifest_json=text,
-        manifest_sha256=digest,
-        state_after=after.value,
-        signed_at=now,
-    )
-    session.add(row)
-    session.flush()
-    before = gate.state
-    gate.state = after.value
-    gate.revision += 1
-    gate.updated_at = now
-    if act is Act.submit:
-        gate.submitted_at = now
-        gate.due_at = now + timedelta(days=REVIEW_DAYS)
-    if after is GateState.rejected:
-        gate.round += 1
-    if after is GateState.approved:
-        gate.closed_at = now
-    session.add(gate)
-    if waiver is not None:
-        session.add(
-            Waiver(
-                version_id=gate.version_id,
-                gate_id=gate.gate_id,
-                check_name=waiver.check,
-                justification=waiver.justification,
-                controls=waiver.controls,
-                expires_at=waiver.expires_at,
-                act_id=row.id or 0,
-                signed_by=actor.id or 0,
-            )
-        )
-    append_event(
-        session=session,
-        actor=actor,
-        action=f"gate_{act.value}",
-        subject_type="model_version",
-        subject_id=str(gate.version_id),
-        details={
-            "model": facts.model.name,
-            "version": facts.version.version,
-            "gate": gate.gate_id,
-            "role": role,
-            "from": before,
-            "to": after.value,
-            "meaning": meaning,
-            "comment": comment,
-            "opinion": opinion,
-            "manifest_sha256": digest,
-            "act_id": row.id,
-        },
-    )
-    _after_move(session, facts, gate, spec, act, after)
-    return row
-
-
-def _after_move(
-    session: Session, facts: VersionFacts, gate: Gate, spec: GateSpec, act: Act, after: GateState
-) -> None:
-    what = f"version {facts.version.version} of {facts.model.name}"
-    link = f"gate?version={gate.version_id}&gate={gate.gate_id}"
-    if act is Act.submit:
-        notify_roles(
-            session,
-            [spec.accountable, *spec.consulted],
-            kind="gate_submitted",
-            subject=f"{spec.title} gate of {what} waits for you",
-            body=f"The {spec.title.lower()} gate of {what} was submitted for approval.",
-            link=link,
-        )
-    if after in (GateState.approved, GateState.rejected):
-        notify_roles(
-            session,
-            [*spec.informed, *spec.responsible],
-            kind=f"gate_{after.value}",
-            subject=f"{spec.title} gate of {what} {after.value}",
-            body=f"The {spec.title.lower()} gate of {what} was {after.value}.",
-            link=link,
-        )
-    if after is GateState.approved:
-        nxt = session.exec(
-            select(Gate).where(
-                Gate.version_id == gate.version_id, Gate.position == gate.position + 1
-            )
-        ).first()
-        if nxt is not None and nxt.state == GateState.not_started:
-            nxt.state = GateState.in_progress.value
-            nxt.updated_at = utcnow()
-            nxt.due_at = utcnow() + timedelta(days=REVIEW_DAYS)
-            nxt.revision += 1
-            session.add(nxt)
-            nxt_spec = gate_spec(nxt)
-            notify_roles(
-                session,
-                list(nxt_spec.responsible),
-                kind="gate_opened",
-                subject=f"{nxt_spec.title} gate of {what} is open",
-                body=f"The {nxt_spec.title.lower()} gate of {what} is open for you to work on.",
-                link=f"gate?version={gate.version_id}&gate={nxt.gate_id}",
-            )
-        session.flush()
-        system_checkpoint(session, "approval")
 
 
 def suggested_meaning(session: Session, version_id: int, gate_id: str, act: Act) -> str:

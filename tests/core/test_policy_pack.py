@@ -79,7 +79,7 @@ def test_raci_grid() -> None:
     )  # the validator does not approve their own work
     assert grid["compliance"]["validation"] == "C"
     assert grid["risk_manager"]["deployment"] == "A"
-    assert "validation" not in grid["sme"]
+    assert grid["sme"]["validation"] == "I"
 
 
 def test_gate_with_two_or_no_accountable_roles_and_unknown_role() -> None:
@@ -213,3 +213,4 @@ def test_every_shipped_gate_can_be_closed_by_people_apart() -> None:
         for gate in pack.gates(tier, None):
             assert set(gate["responsible"]) - {gate["accountable"]}, (tier, gate["id"])
             assert gate["accountable"] not in (gate.get("consulted") or []), (tier, gate["id"])
+            assert gate["accountable"] not in (gate.get("informed") or []), (tier, gate["id"])

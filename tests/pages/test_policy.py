@@ -56,7 +56,7 @@ def test_admin_publishes_by_paste_and_a_bad_pack_is_refused(
     errors = [e.value for e in at.error]
     line = next(i + 1 for i, t in enumerate(bad.splitlines()) if "[validator, sme]" in t)
     assert errors == [
-        f"pasted pack, line {line}, tiers.medium.gates[2].accountable: gate validation has 2 "
+        f"pasted pack, line {line}, tiers.high.gates[4].accountable: gate preproduction has 2 "
         "Accountable roles (validator, sme); name exactly one."
     ]
     assert latest_policy_version(session).version == 1
