@@ -112,7 +112,8 @@ def escape_html(text: object) -> str:
 
 def plain_text(value: Any) -> str:
     """A stored value as a table cell shows it: a dash for nothing, lists joined, no repr."""
-    if value is None or value == "" or (isinstance(value, float) and value != value):
+    # NaN and pandas' NaT (a datetime) are the only values unequal to themselves.
+    if value is None or value == "" or (isinstance(value, float | datetime) and value != value):
         return DASH
     if isinstance(value, bool):
         return "yes" if value else "no"

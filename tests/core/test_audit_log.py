@@ -64,8 +64,8 @@ def test_a_model_filter_finds_its_versions_and_evidence_in_words(session: Sessio
         f"victor computed fairness evidence #{trail['fairness']} for credit-gbm v1 (fail)"
         in descriptions
     )
-    assert "system registered credit-gbm v1" in descriptions
-    assert "system created model credit-gbm" in descriptions
+    assert "operator registered credit-gbm v1" in descriptions
+    assert "operator created model credit-gbm" in descriptions
     assert not any("credit-logit" in d for d in descriptions)
     assert [r.sequence for r in page.rows] == sorted((r.sequence for r in page.rows), reverse=True)
     assert all(len(r.hash) == 64 for r in page.rows)

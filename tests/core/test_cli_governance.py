@@ -95,7 +95,7 @@ def test_assess_override_and_show(run, tmp_path: Path) -> None:  # type: ignore[
     assert (data["tier"], data["computed_tier"], data["policy_version"]) == ("medium", "medium", 1)
     assert data["scores"] == {"materiality": 39.7, "complexity": 33.3}
     validation = next(g for g in data["requires"] if g["id"] == "validation")
-    assert validation["accountable"] == "validator"
+    assert validation["accountable"] == "risk_manager"
 
     no_reason = run("risk", "override", "credit-logit", "--tier", "high", "--json", user="rita")
     assert no_reason.exit_code != 0
@@ -183,7 +183,7 @@ def test_policy_validate_load_show_diff(run, tmp_path: Path) -> None:  # type: i
     lines = refused.stderr.splitlines()
     accountable = next(i + 1 for i, t in enumerate(text.splitlines()) if "[validator, sme]" in t)
     assert (
-        f"error: bad.yaml, line {accountable}, tiers.medium.gates[2].accountable: gate validation "
+        f"error: bad.yaml, line {accountable}, tiers.high.gates[4].accountable: gate preproduction "
         "has 2 Accountable roles (validator, sme); name exactly one."
     ) in lines
     assert (
@@ -203,8 +203,8 @@ def test_policy_validate_load_show_diff(run, tmp_path: Path) -> None:  # type: i
     gate = shown["pack"]["tiers"]["high"]["gates"][3]
     assert gate["id"] == "validation"
     assert {k: gate[k] for k in ("responsible", "accountable", "consulted", "informed")} == {
-        "responsible": ["validator"], "accountable": "validator",
-        "consulted": ["model_owner", "compliance"], "informed": ["risk_manager"],
+        "responsible": ["validator"], "accountable": "risk_manager",
+        "consulted": ["model_owner", "compliance"], "informed": ["sme"],
     }  # fmt: skip
     perf = gate["evidence"][0]
     assert perf["thresholds"]["roc_auc"] == {

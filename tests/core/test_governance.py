@@ -100,7 +100,7 @@ def test_owner_assesses_and_the_tier_sets_the_review(world) -> None:  # type: ig
     page = query_inventory(
         session=session, actor=users["rita"], filters=InventoryFilter(tiers=["high"])
     )
-    assert [r["name"] for r in page.rows] == ["credit-logit"]
+    assert [r.name for r in page.rows] == ["credit-logit"]
 
 
 def test_only_the_owner_or_a_risk_manager_assesses(world) -> None:  # type: ignore[no-untyped-def]
@@ -208,7 +208,7 @@ def test_overdue_review_is_flagged_and_filtered(world) -> None:  # type: ignore[
     page = query_inventory(
         session=session, actor=users["rita"], filters=InventoryFilter(overdue=True)
     )
-    assert [r["name"] for r in page.rows] == ["credit-logit"]
+    assert [r.name for r in page.rows] == ["credit-logit"]
 
 
 def test_a_material_change_marks_the_assessment_needs_review(world, demo_files, tmp_path) -> None:  # type: ignore[no-untyped-def]

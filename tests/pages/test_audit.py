@@ -34,7 +34,7 @@ def test_auditor_filters_searches_pages_and_verifies(
     assert not any("credit-logit" in d for d in shown["What happened"])
     at.text_input(key="audit_text").input("production").run()
     assert list(at.dataframe[0].value["What happened"]) == [
-        "system moved credit-gbm v1 from development to production"
+        "operator moved credit-gbm v1 from development to production"
     ]
     at.button(key="audit_verify").click().run()
     assert at.success[0].value.startswith("The audit chain is intact: ")
@@ -44,4 +44,4 @@ def test_an_sme_is_told_which_role_the_audit_page_needs(signed_in, demo_models) 
     from tests.pages.test_navigation import open_url
 
     at = open_url(signed_in("sme"), "audit")
-    assert "needs the role auditor or risk_manager or admin or compliance" in at.warning[0].value
+    assert "needs the role auditor or risk_manager or compliance or admin" in at.warning[0].value

@@ -173,7 +173,10 @@ def test_one_decision_shows_three_drivers_and_flags_a_what_if(
     assert warning.value.startswith("Income 10,000,000 is outside the training range")
     assert any(i.value.startswith("Hypothetical: ") for i in at.info)
     after = explain_decision(
-        session=session, version_id=vid, record={**expected["row"], "income": 10_000_000.0}
+        session=session,
+        actor=_reader(session, demo_users),
+        version_id=vid,
+        record={**expected["row"], "income": 10_000_000.0},
     )
     session.commit()
     metrics = {m.label: m.value for m in at.metric}

@@ -64,6 +64,7 @@ def test_owner_assesses_and_risk_manager_overrides(signed_in, owned: int, sessio
 
     inventory = signed_in("sme")
     inventory.switch_page(INVENTORY_PAGE).run()
+    assert not inventory.exception, inventory.exception
     table = inventory.dataframe[0].value.set_index("name")
     assert table.loc["credit-gbm", "risk_tier"] == "critical (override; computed high)"
     assert not table.loc["credit-gbm", "overdue"] and not table.loc["credit-gbm", "needs_review"]

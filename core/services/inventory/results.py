@@ -117,6 +117,7 @@ class ModelOverview:
     owner: str | None
     developer: str | None
     validator: str | None
+    owner_id: int | None = None
 
 
 @dataclass(frozen=True)

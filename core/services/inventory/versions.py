@@ -129,6 +129,7 @@ def model_overview(*, session: Session, model_id: int) -> ModelOverview:
         open_findings=model.open_findings,
         gate_status=model.gate_status,
         owner=username(model.owner_id),
+        owner_id=model.owner_id,
         developer=username(model.developer_id),
         validator=username(model.validator_id),
     )
