@@ -18,8 +18,9 @@ from core.db import session_scope
 from core.errors import InputProblems
 from core.rules.gates import Act
 from core.services.auth import authenticate
+from core.services.gate_records import WaiverRequest
 from core.services.gate_status import VersionGates, gate_status
-from core.services.gates import WaiverRequest, sign_gate
+from core.services.gates import sign_gate
 from core.services.reviews import my_reviews
 from core.tables import User
 

@@ -28,13 +28,14 @@ from core.rules.segregation import (
 )
 from core.services.audit import verify_chain
 from core.services.evidence import evaluate_version
+from core.services.gate_records import WaiverRequest
 from core.services.gate_status import (
     PROMOTION_BLOCKED,
     check_promotion,
     gate_status,
     refresh_staleness,
 )
-from core.services.gates import NOT_NOW, WaiverRequest, open_gates, sign_gate
+from core.services.gates import NOT_NOW, open_gates, sign_gate
 from core.services.inventory import register_version
 from core.services.notifications import inbox
 from core.services.permissions import OPERATOR

@@ -248,6 +248,8 @@ def compute_explanation(
     if problems := parameter_problems(rows=rows, seed=seed, background=background):
         raise InputProblems(problems)
     data = load_inputs(session, version_id)
+    # Named before the commit: reading an expired row afterwards would open a new transaction.
+    what = f"the model of version {version_id}"
     # Commit before the long computation: on SQLite an open transaction holds the only write
     # lock, which the progress callback (and every other user) would otherwise wait for.
     session.commit()
@@ -256,7 +258,7 @@ def compute_explanation(
         progress(0.02, "Model and data loaded")
     result = run_limited(
         explain_model,
-        what=f"the model of version {data.version.id}",
+        what=what,
         model=data.adapter,
         X=data.X,
         y=data.y,
@@ -279,7 +281,7 @@ def compute_explanation(
         data,
         result.top_features,
         seed,
-        what=f"the model of version {data.version.id}",
+        what=what,
         progress=_within(progress, 0.85, 0.98),
     )
     results = result.to_dict()
