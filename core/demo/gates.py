@@ -1,4 +1,4 @@
-"""The demo's sign-offs: one model signed off and in production, and gates
+"""The demo's sign-offs: one model signed off and promoted, and gates
 in every other state, each act taken by the demo person whose role the policy names.
 
 Every act goes through the real gate service (re-authentication, RACI, segregation of duties,
@@ -22,8 +22,8 @@ __all__ = ["DEMO_SIGN_OFFS", "seed_gates"]
 
 # (model, gate, act, who, comment, opinion)
 DEMO_SIGN_OFFS: tuple[tuple[str, str, Act, str, str, str | None], ...] = (
-    # credit-forest (low tier, a self-service analysis: no deployment gates): signed off, then
-    # in production; its monitoring gate is open.
+    # credit-forest (low tier, a self-service analysis: no deployment gates): signed off and
+    # promoted to preproduction; its monitoring gate is open.
     ("credit-forest", "business_scoping", Act.submit, "sam", "Collections asked for it.", None),
     ("credit-forest", "business_scoping", Act.approve, "olivia", "Worth a trial.", None),
     ("credit-forest", "development", Act.submit, "devi", "Evidence computed.", None),
@@ -49,7 +49,7 @@ def _version_id(session: Session, name: str) -> int:
 
 
 def seed_gates(session: Session) -> None:
-    """Take the demo's signing acts, put the signed-off model in production, make one approval
+    """Take the demo's signing acts, promote the signed-off model, make one approval
     stale by computing newer evidence after it, and leave one validation submitted."""
     users = {u.username: u for u in session.exec(select(User)).all()}
     for name, gate, act, who, comment, opinion in DEMO_SIGN_OFFS:
@@ -66,7 +66,9 @@ def seed_gates(session: Session) -> None:
         )
         session.commit()
     forest = _version_id(session, "credit-forest")
-    for stage in ("qa", "preproduction", "production"):
+    # Preproduction, not production: credit-gbm stays the one production model of the demo, the
+    # one pages open on when nothing is chosen.
+    for stage in ("qa", "preproduction"):
         promote_version(
             session=session,
             actor=users["milo"],
