@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from app.cookie_routes import ROUTES
+from core.files.sandbox import stop_server
 from core.logging_setup import configure_logging
 from core.services.jobs import shutdown_background_worker, start_background_worker
 
@@ -38,6 +39,7 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     finally:
         log.info("Gatehouse server stopping")
         await asyncio.to_thread(shutdown_background_worker)
+        stop_server()  # the model sandbox's fork server goes with the process
         log.info("Gatehouse server stopped")
 
 

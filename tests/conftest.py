@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,7 +109,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # The run fails when it leaves a server or worker running (then stops them).
     if os.environ.get("PYTEST_XDIST_WORKER") or not Path("/proc").is_dir():
         return
+    # A model sandbox's fork server ends on its own once the process that started it is gone;
+    # give such stragglers a bounded moment before calling them leftovers.
+    deadline = time.monotonic() + 15
     leftovers = _leftover_processes()
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.2)
+        leftovers = _leftover_processes()
     if not leftovers:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

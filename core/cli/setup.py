@@ -22,6 +22,7 @@ from core.cli.base import (
 from core.config import get_settings
 from core.db import check_schema, migrate, safe_url
 from core.errors import InputProblems
+from core.files.sandbox import stop_server
 from core.services.job_leases import wake_workers
 from core.services.jobs import SHUTDOWN_GRACE
 
@@ -171,6 +172,7 @@ def worker(once: bool, poll: float, grace: float, as_json: bool) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        stop_server()  # the model sandbox's fork server goes with the worker
     emit(
         [job_summary(j) for j in jobs],
         as_json,

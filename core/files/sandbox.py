@@ -46,6 +46,7 @@ __all__ = [
     "Progress",
     "preload",
     "run_limited",
+    "stop_server",
 ]
 
 T = TypeVar("T")
@@ -128,6 +129,15 @@ def _start_server() -> None:
         if not _preloaded:
             forkserver.set_forkserver_preload(list(_preload_modules))
             _preloaded = True
+
+
+def stop_server() -> None:
+    """Stop this process's fork server (if one was started), e.g. when a server or worker
+    shuts down, so no helper process outlives it."""
+    server = forkserver._forkserver
+    with _start_lock:
+        if getattr(server, "_forkserver_pid", None) is not None:
+            server._stop()  # type: ignore[attr-defined]
 
 
 def _address_space() -> int:
