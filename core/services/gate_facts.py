@@ -18,7 +18,7 @@ from core.errors import NotFound
 from core.rules.gate_evidence import EvidenceFacts
 from core.tables import Dataset, Evidence, ModelCardRevision, ModelEntry, ModelVersion
 
-__all__ = ["VersionFacts", "evidence_in_force", "version_facts"]
+__all__ = ["VersionFacts", "evidence_in_force", "stored_checks", "version_facts"]
 
 NO_VERSION = "There is no version with id {version_id}; `gatehouse model list` shows the versions."
 
@@ -48,7 +48,8 @@ class VersionFacts:
         return {f: str(self.card.get(f) or "") for f in sorted(set(fields))}
 
 
-def _checks(results_json: str) -> tuple[dict[str, Any], ...]:
+def stored_checks(results_json: str) -> tuple[dict[str, Any], ...]:
+    """The checks of stored evidence results, whether kept whole or per feature."""
     results = json.loads(results_json)
     checks = results.get("checks") or [
         c for f in results.get("features", []) if isinstance(f, dict) for c in f.get("checks", [])
@@ -71,7 +72,7 @@ def evidence_in_force(session: Session, version_id: int) -> dict[str, EvidenceFa
             sha256=row.sha256,
             status=row.status,
             computed_at=row.computed_at,
-            checks=_checks(row.results_json),
+            checks=stored_checks(row.results_json),
         )
         for row in rows
     }

@@ -17,7 +17,7 @@ from core.errors import GateBlocked
 from core.rules.gate_evidence import check_key, judge_requirements
 from core.rules.gates import Act, GateSpec, GateState
 from core.services.audit import append_event
-from core.services.gate_facts import VersionFacts, version_facts
+from core.services.gate_facts import VersionFacts, stored_checks, version_facts
 from core.services.gates import gate_spec, gates_of, waivers_in_force
 from core.services.notifications import notify_roles
 from core.tables import Evidence, Gate, GateAct, ModelEntry, ModelVersion, User, utcnow
@@ -157,10 +157,7 @@ def _check_values(session: Session, evidence_id: int) -> dict[str, tuple[str, fl
     row = session.get(Evidence, evidence_id)
     if row is None:
         return {}
-    results = json.loads(row.results_json)
-    checks = results.get("checks") or [
-        c for f in results.get("features", []) if isinstance(f, dict) for c in f.get("checks", [])
-    ]
+    checks = stored_checks(row.results_json)
     out = {}
     for c in checks:
         label = c.get("label") or check_key(c)
