@@ -18,6 +18,7 @@ from sqlmodel import Session
 from core.config import reset_settings
 from core.db import dispose_engines, get_engine, migrate
 from core.demo.data import DemoFiles, write_demo_files
+from core.files.sandbox import stop_server
 
 POSTGRES_URL = os.environ.get("GATEHOUSE_TEST_POSTGRES_URL")
 # Every process the tests start inherits this mark, so the run can find what it left behind,
@@ -109,6 +110,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # The run fails when it leaves a server or worker running (then stops them).
     if os.environ.get("PYTEST_XDIST_WORKER") or not Path("/proc").is_dir():
         return
+    # The test process's own model sandbox server lives as long as this process; stop it first.
+    stop_server()
     # A model sandbox's fork server ends on its own once the process that started it is gone;
     # give such stragglers a bounded moment before calling them leftovers.
     deadline = time.monotonic() + 15
