@@ -37,7 +37,6 @@ from core.metrics.explain.messages import (
     ROW_UNKNOWN,
     UNSEEN_CATEGORY,
 )
-from core.metrics.explain.model import additivity, explain_rows, finish_notes
 from core.metrics.explain.plan import input_for
 from core.metrics.explain.results import (
     Contribution,
@@ -45,6 +44,7 @@ from core.metrics.explain.results import (
     OperatingRange,
     operating_range,
 )
+from core.metrics.explain.rows import additivity, explain_rows, finish_notes
 
 
 def _row_frame(
