@@ -57,10 +57,13 @@ fmt: $(DEV_STAMP)
 	$(BIN)/ruff format .
 
 # PostgreSQL tests run when GATEHOUSE_TEST_POSTGRES_URL is set, or when a local server answers.
+# Tests run in one worker per core (TEST_WORKERS=0 runs them in this process); every browser
+# test runs on one worker, against one demo server.
+TEST_WORKERS ?= auto
 test: $(DEV_STAMP) system-deps lint
 	@if [ -z "$$GATEHOUSE_TEST_POSTGRES_URL" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
 	  export GATEHOUSE_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test; fi; \
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(DEV_STAMP)
 	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -22,9 +22,10 @@ from core.files.sandbox import stop_server
 
 POSTGRES_URL = os.environ.get("GATEHOUSE_TEST_POSTGRES_URL")
 # Every process the tests start inherits this mark, so the run can find what it left behind,
-# even a server reparented to init after its parent was stopped.
-RUN_MARK = f"GATEHOUSE_TEST_RUN={uuid.uuid4().hex}"
-os.environ["GATEHOUSE_TEST_RUN"] = RUN_MARK.partition("=")[2]
+# even a server reparented to init after its parent was stopped. Parallel test workers inherit
+# the mark of the run that started them.
+os.environ.setdefault("GATEHOUSE_TEST_RUN", uuid.uuid4().hex)
+RUN_MARK = f"GATEHOUSE_TEST_RUN={os.environ['GATEHOUSE_TEST_RUN']}"
 LEFTOVER = ("gatehouse", "streamlit", "core.cli")
 # No worker thread in the test process: tests run jobs themselves (core.services.jobs.run_job), so what
 # a test sees never depends on a thread's timing. The browser tests' server runs one.
@@ -108,10 +109,11 @@ def _leftover_processes() -> list[tuple[int, str]]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # The run fails when it leaves a server or worker running (then stops them).
+    # A test process's own model sandbox server lives as long as the process; stop it first.
+    stop_server()
+    # The run that started the workers looks once all of them have ended.
     if os.environ.get("PYTEST_XDIST_WORKER") or not Path("/proc").is_dir():
         return
-    # The test process's own model sandbox server lives as long as this process; stop it first.
-    stop_server()
     # A model sandbox's fork server ends on its own once the process that started it is gone;
     # give such stragglers a bounded moment before calling them leftovers.
     deadline = time.monotonic() + 15

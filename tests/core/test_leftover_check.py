@@ -31,6 +31,10 @@ def test_starts_a_server_and_stops_it():
 @pytest.fixture
 def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    # The inner run is a run of its own, not a parallel worker of this one: its own mark, so its
+    # check never sees (or stops) this run's processes, and its own end-of-run check.
+    for name in ("GATEHOUSE_TEST_RUN", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):
+        monkeypatch.delenv(name, raising=False)
     pytester.makeconftest("from tests.conftest import pytest_sessionfinish  # noqa: F401\n")
     return pytester
 
