@@ -234,6 +234,8 @@ def _child(
             conn.send(("error", _one_line(err)))
     except _CpuTimeExceeded:
         conn.send(("cpu",))
+    except BrokenPipeError:  # the caller stopped listening (its job was stopped): nobody to tell
+        pass
     finally:
         conn.close()
 
