@@ -18,7 +18,7 @@ import streamlit as st
 from app.cookie_routes import ROUTES
 from core.files.sandbox import stop_server
 from core.logging_setup import configure_logging
-from core.services.jobs import shutdown_background_worker, start_background_worker
+from core.services.background_worker import shutdown_background_worker, start_background_worker
 
 configure_logging()
 log = logging.getLogger("app.server")

@@ -9,6 +9,7 @@ from app.charts import explanations as ex_charts
 from app.ui import attempt, pickers, text
 from app.ui import evidence as shown
 from app.ui import explanations as ex
+from core.services.background_worker import start_background_worker
 from core.services.evidence import (
     DEFAULT_BACKGROUND,
     DEFAULT_ROWS,
@@ -16,7 +17,7 @@ from core.services.evidence import (
     search_rows,
     submit_explanation,
 )
-from core.services.jobs import latest_job, start_background_worker
+from core.services.jobs import latest_job
 
 user = user_session.signed_in_user()
 st.title("Explanations")

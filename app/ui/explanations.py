@@ -18,13 +18,14 @@ from app.ui.actions import attempt, show_problems
 from app.ui.text import escape_label, escape_markdown, format_value, sentence_case, space_name
 from core.db import session_scope
 from core.errors import GatehouseError
+from core.services.background_worker import start_background_worker
 from core.services.evidence import (
     EXPLANATION,
     StoredEvidence,
     explain_decision,
     require_applicant_access,
 )
-from core.services.jobs import latest_job, start_background_worker
+from core.services.jobs import latest_job
 from core.services.vocabulary import Vocabulary
 from core.tables import Job, User
 

@@ -141,9 +141,10 @@ def worker(once: bool, poll: float, grace: float, as_json: bool) -> None:
     """Run background jobs (explanations) from the shared queue; start as many as you like.
 
     SIGTERM or SIGINT (Ctrl+C) stops it gracefully: it claims nothing more, and the job it holds
-    finishes or goes back to the queue within ``--grace`` seconds, for another worker to run.
+    is stopped and goes back to the queue (within ``--grace`` seconds at most), for another
+    worker to run.
     """
-    from core.services.jobs import job_summary, release_held_jobs, work
+    from core.services.jobs import job_summary, release_held_jobs, stop_held_jobs, work
 
     check_schema()
     if not once:
@@ -166,6 +167,8 @@ def worker(once: bool, poll: float, grace: float, as_json: bool) -> None:
         runner.start()
         while runner.is_alive() and not stop.is_set():
             runner.join(0.5)
+        if stop.is_set():
+            stop_held_jobs()  # its model code stops now; the job goes back to the queue
         runner.join(grace)
         if runner.is_alive() and release_held_jobs("the worker was stopped"):
             log.info("Worker stopped before its job ended; the job is back in the queue")

@@ -4,9 +4,11 @@ Loading a model file and running the model happen here, as a second line of defe
 the checks of ``core.files.artifacts``: a file that slips past them (or a model that is simply
 too large or too slow) exhausts the child, never the app process or a job worker.
 
-The child is started with multiprocessing's "forkserver" method: a single-threaded server,
-started once with numpy, scikit-learn and skops imported, forks each child, so a child starts
-in milliseconds and never inherits the threads and locks of a busy app process. In the child,
+The child is started with multiprocessing's "forkserver" method: a single-threaded server
+(:mod:`core.files.sandbox_server`), started once with numpy, scikit-learn and skops imported,
+forks each child, so a child starts in milliseconds and never inherits the threads and locks
+of a busy app process. The server and its children end with the process that uses them:
+``stop_server`` (also run at exit) stops both, and a process killed outright takes them along. In the child,
 ``RLIMIT_AS`` caps the address space at what it holds when it starts plus the configured
 allowance (``GATEHOUSE_MODEL_MEMORY_MB``), and ``RLIMIT_CPU`` caps its CPU time
 (``GATEHOUSE_MODEL_CPU_SECONDS``). The result comes back through a pipe; a domain error comes
@@ -19,6 +21,8 @@ model file is ever unpickled (the child rebuilds models from skops files itself)
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import io
 import multiprocessing
 import os
@@ -36,6 +40,7 @@ from typing import Any, Final, TypeVar
 from core.config import get_settings
 from core.errors import GatehouseError
 from core.files.refusals import ModelLimitExceeded
+from core.files.sandbox_server import SandboxServer, bind_child_to_server
 
 __all__ = [
     "CPU_EXCEEDED",
@@ -43,9 +48,12 @@ __all__ = [
     "FAILED",
     "KILLED",
     "MEMORY_EXCEEDED",
+    "STOPPED",
     "Progress",
+    "SandboxStopped",
     "preload",
     "run_limited",
+    "stop_children",
     "stop_server",
 ]
 
@@ -69,10 +77,22 @@ CRASHED: Final = (
     "hostile, so Gatehouse refuses it."
 )
 FAILED: Final = "Loading or running {what} failed: {error}."
+STOPPED: Final = (
+    "Loading or running {what} was stopped because this process is shutting down; run it again."
+)
 
 _preload_modules: list[str] = ["core.files.artifacts"]
 _start_lock = threading.Lock()
-_preloaded = False
+_server = SandboxServer()
+_exit_registered = False
+# The children running now, and those stop_children ended (their callers raise SandboxStopped).
+_children: set[_Process] = set()
+_stopped: set[int] = set()
+_children_lock = threading.Lock()
+
+
+class SandboxStopped(GatehouseError):
+    """The child was stopped on purpose (its process is shutting down), not by a limit."""
 
 
 class _CpuTimeExceeded(BaseException):
@@ -98,7 +118,7 @@ class _Popen(popen_forkserver.Popen):
             reduction.dump(process_obj, buffer)
         finally:
             set_spawning_popen(None)
-        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        self.sentinel, w = _server.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
         parent_w = os.dup(w)
         self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
         with open(w, "wb", closefd=True) as f:
@@ -123,21 +143,41 @@ def preload(module: str) -> None:
             _preload_modules.append(module)
 
 
-def _start_server() -> None:
-    global _preloaded
+def _start_server() -> int:
+    """Start the fork server unless it runs; its process id."""
+    global _exit_registered
     with _start_lock:
-        if not _preloaded:
-            forkserver.set_forkserver_preload(list(_preload_modules))
-            _preloaded = True
+        _server.set_forkserver_preload(list(_preload_modules))
+        _server.ensure_running()
+        if not _exit_registered:
+            atexit.register(stop_server)
+            _exit_registered = True
+        pid = _server.pid
+    assert pid is not None
+    return pid
+
+
+def stop_children() -> int:
+    """Kill every sandbox child of this process now (it is shutting down); returns how many.
+
+    Their callers raise ``SandboxStopped``. Whatever a child computed would be discarded anyway:
+    a job stopped by its worker goes back to the queue and starts again elsewhere.
+    """
+    with _children_lock:
+        running = list(_children)
+        _stopped.update(id(child) for child in running)
+    for child in running:
+        with contextlib.suppress(OSError, ValueError):  # ended meanwhile, or already closed
+            child.kill()
+    return len(running)
 
 
 def stop_server() -> None:
-    """Stop this process's fork server (if one was started), e.g. when a server or worker
-    shuts down, so no helper process outlives it."""
-    server = forkserver._forkserver
+    """Stop this process's sandbox children and fork server (if started), e.g. when a server or
+    worker shuts down, so no helper process outlives it. Run at exit too."""
+    stop_children()
     with _start_lock:
-        if getattr(server, "_forkserver_pid", None) is not None:
-            server._stop()  # type: ignore[attr-defined]
+        _server._stop()  # type: ignore[attr-defined]
 
 
 def _address_space() -> int:
@@ -163,8 +203,10 @@ def _child(
     memory_mb: int,
     cpu_seconds: int,
     relay: bool,
+    server_pid: int,
 ) -> None:
     """The child's body: set the limits, run, send one message back (plus progress)."""
+    bind_child_to_server(server_pid)
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     used = resource.getrusage(resource.RUSAGE_SELF)
     spent = int(used.ru_utime + used.ru_stime) + 1
@@ -192,6 +234,8 @@ def _child(
             conn.send(("error", _one_line(err)))
     except _CpuTimeExceeded:
         conn.send(("cpu",))
+    except BrokenPipeError:  # the caller stopped listening (its job was stopped): nobody to tell
+        pass
     finally:
         conn.close()
 
@@ -232,15 +276,17 @@ def run_limited(
     settings = get_settings()
     memory_mb = int(memory_mb or settings.model_memory_mb)
     cpu_seconds = int(cpu_seconds or settings.model_cpu_seconds)
-    _start_server()
+    server_pid = _start_server()
     reader, writer = multiprocessing.Pipe(duplex=False)
     child = _Process(
         target=_child,
-        args=(writer, func, args, kwargs, memory_mb, cpu_seconds, progress is not None),
+        args=(writer, func, args, kwargs, memory_mb, cpu_seconds, progress is not None, server_pid),
         daemon=True,
     )
     child.start()
     writer.close()
+    with _children_lock:
+        _children.add(child)
     deadline = time.monotonic() + 3 * cpu_seconds + 60
     try:
         while True:
@@ -252,6 +298,8 @@ def run_limited(
                 message = reader.recv()
             except (EOFError, OSError):
                 child.join(5)
+                if id(child) in _stopped:
+                    raise SandboxStopped([STOPPED.format(what=what)]) from None
                 raise _died(child.exitcode, what, memory_mb, cpu_seconds) from None
             kind = message[0]
             if kind == "progress":
@@ -276,3 +324,6 @@ def run_limited(
         if child.is_alive():
             child.kill()
             child.join()
+        with _children_lock:
+            _children.discard(child)
+            _stopped.discard(id(child))

@@ -1,13 +1,15 @@
 """Background jobs: long work (SHAP explanations) queued in the database, run by any process.
 
 A job is a row. Any process may queue one (``submit_job``); workers (a thread in each app
-process and, for teams, any number of `gatehouse worker` processes) claim it under a lease, run
-its handler and record its outcome (see :mod:`core.services.job_leases`). A worker renews its
-lease's heartbeat every ``HEARTBEAT_EVERY`` while a job runs, so a long step never makes a live
-worker look dead. Stopping a worker (SIGTERM to `gatehouse worker` or to the app) sets its stop
-event: it claims nothing more, the job it holds ends at its next progress report and goes back
-to the queue, and after a grace period any job still held is released from outside, so the
-process exits in bounded time. Another worker then picks the job up.
+process, :mod:`core.services.background_worker`, and, for teams, any number of `gatehouse
+worker` processes) claim it under a lease, run its handler and record its outcome (see
+:mod:`core.services.job_leases`). A worker renews its lease's heartbeat every
+``HEARTBEAT_EVERY`` while a job runs, so a long step never makes a live worker look dead.
+Stopping a worker (SIGTERM to `gatehouse worker` or to the app) sets its stop event: it claims
+nothing more, the job it holds is stopped (``stop_held_jobs``: its sandboxed model code is
+killed, the rest ends at its next progress report) and goes back to the queue, and after a
+grace period any job still held is released from outside, so the process exits in bounded
+time. Another worker then picks the job up.
 
 ``submit_job`` flushes in the caller's transaction; running a job writes in the short
 transactions of :mod:`core.services.job_leases` (the named exception to the one-transaction
@@ -31,6 +33,7 @@ from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from core.errors import GatehouseError, NotFound
+from core.files.sandbox import stop_children
 from core.services.audit import append_event, canonical_json
 from core.services.housekeeping import run_housekeeping
 from core.services.job_leases import (
@@ -62,14 +65,14 @@ __all__ = [
     "get_job",
     "holder_is_gone",
     "job_summary",
+    "keep_house",
     "latest_job",
     "release_held_jobs",
     "requeue_stale_jobs",
     "run_job",
     "run_next",
     "run_or_await",
-    "shutdown_background_worker",
-    "start_background_worker",
+    "stop_held_jobs",
     "submit_job",
     "work",
 ]
@@ -209,18 +212,19 @@ def _execute(ctx: JobContext) -> Job:
         log.info("Job %s (%s) started by %s", ctx.job_id, ctx.kind, ctx.worker)
         evidence_id = handler_for(ctx.kind)(ctx)
     except StopRequested:
-        release_job(ctx, reason="the worker is shutting down")
-        log.info("Job %s released: its worker is stopping", ctx.job_id)
-        with session_scope() as session:
-            return get_job(session=session, job_id=ctx.job_id)
+        return _released(ctx)
     except KeyboardInterrupt:
         release_job(ctx, reason="interrupted")
         raise
     except LeaseLost:
         return finish_job(ctx, evidence_id=None, error=LEASE_LOST)
     except GatehouseError as err:
+        if ctx.stop.is_set():  # its sandboxed model code was stopped with the worker
+            return _released(ctx)
         return finish_job(ctx, evidence_id=None, error=" ".join(err.problems))
     except Exception as err:  # a job must end recorded, whatever the model or data did
+        if ctx.stop.is_set():
+            return _released(ctx)
         log.error("Job %s failed:\n%s", ctx.job_id, traceback.format_exc())
         return finish_job(ctx, evidence_id=None, error=f"{type(err).__name__}: {err}")
     finally:
@@ -230,6 +234,31 @@ def _execute(ctx: JobContext) -> Job:
     job = finish_job(ctx, evidence_id=evidence_id, error=None)
     log.info("Job %s ended %s", ctx.job_id, job.state)
     return job
+
+
+def _released(ctx: JobContext) -> Job:
+    # Released here, or already from outside (release_held_jobs): either way no outcome is
+    # recorded, as the job did not fail; it goes back to the queue for another worker.
+    if release_job(ctx, reason="the worker is shutting down"):
+        log.info("Job %s released: its worker is stopping", ctx.job_id)
+    with session_scope() as session:
+        return get_job(session=session, job_id=ctx.job_id)
+
+
+def stop_held_jobs() -> int:
+    """Ask every job this process runs to end now (its worker is stopping); returns how many.
+
+    Sets each job's stop request and stops the sandboxed model code of this process, so a job
+    ends within moments instead of at its next progress report; its handler's result would be
+    discarded anyway, and the job goes back to the queue.
+    """
+    with _held_lock:
+        held = list(_held.values())
+    for ctx in held:
+        ctx.stop.set()
+    if held:
+        stop_children()
+    return len(held)
 
 
 def release_held_jobs(reason: str) -> int:
@@ -332,64 +361,14 @@ def work(
             continue
         if once:
             break
-        _housekeeping()
+        keep_house()
         wait_for_work(poll)
     return done
 
 
-def _housekeeping() -> None:
+def keep_house() -> None:
+    """Run housekeeping (reminders, notifications) between jobs; log and go on when it fails."""
     try:
         run_housekeeping()
     except Exception:  # never let a reminder or an SMTP outage stop the job queue
         log.exception("Housekeeping failed; the worker goes on")
-
-
-# --- The worker thread inside an app process ----------------------------------------------------
-
-_thread: threading.Thread | None = None
-_stop = threading.Event()
-_lock = threading.Lock()
-
-
-def _loop() -> None:
-    while not _stop.is_set():
-        try:
-            work(once=True, stop=_stop)
-        except Exception:  # the database may be restarting; keep the thread, log, retry
-            log.exception("The background worker could not run jobs; retrying")
-        if not _stop.is_set():
-            _housekeeping()
-            wait_for_work(2.0)
-
-
-def start_background_worker() -> None:
-    """Start this process's worker thread once (GATEHOUSE_APP_WORKER=0 turns it off)."""
-    global _thread
-    if os.environ.get("GATEHOUSE_APP_WORKER", "1") == "0":
-        return
-    with _lock:
-        if _thread is not None and _thread.is_alive():
-            wake_workers()
-            return
-        _stop.clear()
-        _thread = threading.Thread(target=_loop, name="gatehouse-worker", daemon=True)
-        _thread.start()
-        log.info("Background worker started")
-
-
-def shutdown_background_worker(grace: float = SHUTDOWN_GRACE) -> None:
-    """Stop the worker thread: no new claims; its job finishes or is released within ``grace`` s."""
-    global _thread
-    with _lock:
-        thread, _thread = _thread, None
-    if thread is None:
-        return
-    _stop.set()
-    wake_workers()
-    with _held_lock:
-        for ctx in _held.values():
-            ctx.stop.set()
-    thread.join(grace)
-    if thread.is_alive():
-        release_held_jobs("the app process is shutting down")
-    log.info("Background worker stopped")

@@ -18,11 +18,8 @@ from core.errors import InputProblems
 from core.files.adapter import plain_label
 from core.files.sandbox import preload, run_limited
 from core.metrics.explain import explain_row
-from core.services.evidence.explanations import (
-    DEFAULT_BACKGROUND,
-    load_inputs,
-    parameter_problems,
-)
+from core.services.evidence.explanation_inputs import load_inputs
+from core.services.evidence.explanations import DEFAULT_BACKGROUND, parameter_problems
 from core.services.evidence.inputs import (
     get_version,
     load_evaluation_data,

@@ -13,16 +13,12 @@ background job (``submit_explanation``, then a worker calls ``run_explanation_jo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from sqlmodel import Session
 
 from core.db import session_scope
-from core.errors import InputProblems, NotFound
-from core.files.adapter import ModelAdapter
-from core.files.datasets import read_data
+from core.errors import InputProblems
 from core.files.sandbox import preload, run_limited
 from core.metrics.explain import (
     ExplainInputError,
@@ -31,18 +27,17 @@ from core.metrics.explain import (
     explain_model,
 )
 from core.metrics.pdp import partial_dependence_curves
-from core.services.evidence.inputs import (
-    UNKNOWN_VERSION,
-    checked_file,
-    get_version,
-    load_evaluation_data,
-    load_version_model,
-    version_adapter,
+from core.services.evidence.explanation_inputs import (
+    ExplanationInputs,
+    input_rows,
+    load_inputs,
+    read_inputs,
 )
+from core.services.evidence.inputs import UNKNOWN_VERSION
 from core.services.evidence.store import StoredEvidence, store_evidence
 from core.services.jobs import JobContext, submit_job
 from core.services.permissions import EVIDENCE_ROLES, Actor, require_role
-from core.tables import Dataset, Job, ModelEntry, ModelVersion
+from core.tables import Job, ModelVersion
 
 __all__ = [
     "DEFAULT_BACKGROUND",
@@ -82,73 +77,7 @@ NOT_STORED = (
     "No explanation evidence was stored for version {version}: the SHAP values do not add up "
     "to the model's output, so they cannot be trusted."
 )
-NO_TRAINING_DATA = (
-    "Version {version} has no training data registered; operating ranges come from the "
-    "evaluation data instead."
-)
 PDP_FAILED = "No partial dependence curve for {feature!r}: {problem}"
-
-
-@dataclass(frozen=True)
-class ExplanationInputs:
-    """A version's model (through its adapter), features, labels and training features."""
-
-    version: ModelVersion
-    adapter: ModelAdapter
-    X: pd.DataFrame
-    y: pd.Series | None
-    X_train: pd.DataFrame | None
-    inputs: dict[str, Any]
-    notes: tuple[str, ...]
-
-
-def load_inputs(session: Session, version_id: int) -> ExplanationInputs:
-    """Model, evaluation and training data of a version, each checked against its hash."""
-    version = get_version(session, version_id)
-    frame, eval_dataset = load_evaluation_data(session, version)
-    train_frame, train_dataset = None, None
-    if version.train_dataset_id is not None:
-        train_dataset = session.get(Dataset, version.train_dataset_id)
-        if train_dataset is None:
-            raise NotFound(
-                [f"The training dataset of version {version.id} is not in the database."]
-            )
-        file = checked_file(train_dataset.path, train_dataset.sha256, "training data", version)
-        train_frame = read_data(file).frame
-    model = load_version_model(version)
-    model_row = session.get(ModelEntry, version.model_id)
-    problems = []
-    adapter = version_adapter(version, model, frame)
-    X = adapter.frame(frame)
-    X_train = None
-    if train_frame is not None:
-        if missing := [c for c in X.columns if c not in train_frame.columns]:
-            problems.append(
-                f"Feature columns missing from the training data of version {version.id}: "
-                f"{missing}; register the version again with complete training data."
-            )
-        else:
-            X_train = train_frame[list(X.columns)]
-    if problems:
-        raise InputProblems(problems)
-    y = frame[version.target] if version.target in frame.columns else None
-    return ExplanationInputs(
-        version=version,
-        adapter=adapter,
-        X=X,
-        y=y,
-        X_train=X_train,
-        inputs={
-            "artifact_sha256": version.artifact_sha256,
-            "eval_sha256": eval_dataset.sha256,
-            "eval_rows": len(frame),
-            "train_sha256": train_dataset.sha256 if train_dataset else None,
-            "train_rows": len(train_frame) if train_frame is not None else None,
-            "model": model_row.name if model_row else None,
-            "version": version.version,
-        },
-        notes=() if X_train is not None else (NO_TRAINING_DATA.format(version=version.id),),
-    )
 
 
 def parameter_problems(**values: Any) -> list[str]:
@@ -227,8 +156,8 @@ def compute_explanation(
         ``progress(fraction, message)``; only called while no transaction of ``session`` is
         open, so a callback may write in its own transaction even on SQLite (one writer).
 
-    The session's transaction is committed once after the inputs are read and before the long
-    computation, to release SQLite's only write lock (the one named exception to "services
+    The session's transaction is committed once after the database rows are read and before
+    the files are read, the model loaded and explained, to release SQLite's only write lock (the one named exception to "services
     flush, the edge commits"); the evidence row is then flushed, and the caller commits.
 
     Returns
@@ -247,12 +176,13 @@ def compute_explanation(
     require_role(session, actor, "compute evidence", *EVIDENCE_ROLES)
     if problems := parameter_problems(rows=rows, seed=seed, background=background):
         raise InputProblems(problems)
-    data = load_inputs(session, version_id)
-    # Named before the commit: reading an expired row afterwards would open a new transaction.
+    records = input_rows(session, version_id)
     what = f"the model of version {version_id}"
-    # Commit before the long computation: on SQLite an open transaction holds the only write
-    # lock, which the progress callback (and every other user) would otherwise wait for.
+    # Commit before the slow part (hashing files, loading the model in the sandbox, explaining
+    # it): on SQLite an open transaction holds the only write lock, which the progress callback,
+    # the health check and every other user would otherwise wait for.
     session.commit()
+    data = read_inputs(records)
     started = time.perf_counter()
     if progress is not None:
         progress(0.02, "Model and data loaded")

@@ -9,6 +9,7 @@ positive class.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,16 @@ def checked_file(path: str, expected: str, what: str, version: ModelVersion) -> 
     return file
 
 
-def load_version_model(version: ModelVersion) -> Any:
-    """The version's fitted model, after checking the stored bytes are the registered ones."""
+def load_version_model(version: ModelVersion, *, trusted: Sequence[str] | None = None) -> Any:
+    """The version's fitted model, after checking the stored bytes are the registered ones.
+
+    ``trusted`` is the admin's allowlist of model types; by default it is read now (not as it
+    was at registration) through the version's session.
+    """
     file = checked_file(version.artifact_path, version.artifact_sha256, "artifact", version)
-    session = Session.object_session(version)  # the admin's allowlist now, not at registration
-    trusted = trusted_type_names(session=session) if isinstance(session, Session) else ()
+    if trusted is None:
+        session = Session.object_session(version)
+        trusted = trusted_type_names(session=session) if isinstance(session, Session) else ()
     return load_artifact(file, extra_trusted=trusted)
 
 
