@@ -29,6 +29,8 @@ PENDING_LOGOUT = "gatehouse.pending_logout"
 SIGNED_OUT = "gatehouse.signed_out"
 SSO_REFUSED = "gatehouse.sso_refused"
 CURRENT_USER = "gatehouse.current_user"
+#: The confirmation of the signature a gate page just took, shown once in the next run.
+LAST_SIGNATURE = "gatehouse.last_signature"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
-from app.ui import attempt
+from app.ui import attempt, text
 from core.rules.gates import GATE_TITLES, Act
 from core.rules.segregation import roles_for_act
 from core.services.gate_status import gate_status, gate_summaries
@@ -27,6 +27,10 @@ STATE_ICONS = {
 
 me = user_session.signed_in_user()
 st.title("Gate sign-off")
+# The confirmation of the signature just taken: shown in the run after it, which the toast
+# alone may not survive, and which is the only sign an opinion (that moves no gate) was taken.
+if signed_note := st.session_state.pop(user_session.LAST_SIGNATURE, None):
+    st.success(signed_note, icon=":material/draw:")
 
 summaries = attempt(lambda s: gate_summaries(session=s))
 if summaries is None:
@@ -85,7 +89,7 @@ st.query_params["gate"] = gate_id
 view = next(g for g in status.gates if g.gate_id == gate_id)
 
 st.subheader(f"{view.title}: {view.state}")
-st.caption(f"{status.model}, version {status.version}, stage {status.stage}.")
+st.caption(text.escape_markdown(f"{status.model}, version {status.version}, stage {status.stage}."))
 if view.state == "stale":
     st.warning(
         "What this gate signed has changed since sign-off; it must be signed again.",
@@ -119,8 +123,10 @@ with tab_evidence:
         )
     for w in view.waivers:
         st.info(
-            f"Waiver in force for {w['check']} until {w['expires_at'][:10]}: {w['justification']} "
-            f"(controls: {w['controls']})",
+            text.escape_markdown(
+                f"Waiver in force for {w['check']} until {w['expires_at'][:10]}: "
+                f"{w['justification']} (controls: {w['controls']})"
+            ),
             icon=":material/gpp_maybe:",
         )
 with tab_raci:
@@ -201,17 +207,28 @@ if not possible:
     st.stop()
 act = st.radio("What you do", possible, format_func=lambda a: ACT_LABELS[a], horizontal=True)
 meaning = attempt(lambda s: suggested_meaning(s, choice.version_id, gate_id, act)) or ""
-with st.form(f"sign_{gate_id}_{act.value}"):
+form_key = f"sign_{gate_id}_{act.value}"
+# Named fields, so that a signature taken clears them: the next one asks again for the
+# password, the confirmation and the signer's own words (an error keeps what was typed).
+fields = {part: f"{form_key}_{part}" for part in ("opinion", "comment", "confirmed", "password")}
+with st.form(form_key):
     st.markdown("**Meaning of your signature**")
     st.text(meaning)
     opinion = (
-        st.radio("Your opinion", ["concur", "concern", "object"], horizontal=True)
+        st.radio(
+            "Your opinion",
+            ["concur", "concern", "object"],
+            horizontal=True,
+            key=fields["opinion"],
+        )
         if act is Act.opinion
         else None
     )
-    comment = st.text_area("Comment (reasons, links to evidence)", key=f"comment_{gate_id}")
-    confirmed = st.checkbox("I confirm the meaning above")
-    password = st.text_input("Re-enter your password to sign", type="password")
+    comment = st.text_area("Comment (reasons, links to evidence)", key=fields["comment"])
+    confirmed = st.checkbox("I confirm the meaning above", key=fields["confirmed"])
+    password = st.text_input(
+        "Re-enter your password to sign", type="password", key=fields["password"]
+    )
     submitted = st.form_submit_button("Sign", type="primary", icon=":material/draw:")
 if submitted:
     if not confirmed:
@@ -233,5 +250,11 @@ if submitted:
             )
         )
         if signed is not None:
-            st.toast(f"Signed: {signed.meaning} The gate is now {signed.state_after}.")
+            note = text.escape_markdown(
+                f"Signed: {signed.meaning} The gate is now {signed.state_after}."
+            )
+            st.toast(note)
+            st.session_state[user_session.LAST_SIGNATURE] = note
+            for key in fields.values():
+                st.session_state.pop(key, None)
             st.rerun()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of `gatehouse serve` on a fresh SQLite database with the demo seeded."""
-    data = tmp_path_factory.mktemp("server-data")
+@contextlib.contextmanager
+def demo_server(data: Path, prepare: Callable[[], None] | None = None) -> Iterator[str]:
+    """Seed the demo into ``data``, run ``prepare`` (services in this process, pointed at the
+    same database), then serve it; yields the base URL and prints the server log at the end."""
     env = {**os.environ, "GATEHOUSE_DATA_DIR": str(data), "GATEHOUSE_APP_WORKER": "1"}
     env.pop("GATEHOUSE_DATABASE_URL", None)
     gatehouse = [sys.executable, "-m", "core.cli"]
     subprocess.run([*gatehouse, "demo"], env=env, check=True, capture_output=True)
+    if prepare is not None:
+        prepare()
     port = _free_port()
     log = (data / "server.log").open("w")
     proc = subprocess.Popen(
@@ -73,6 +76,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=20)
         log.close()
         print("---- server log ----\n" + (data / "server.log").read_text())
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of `gatehouse serve` on a fresh SQLite database with the demo seeded."""
+    with demo_server(tmp_path_factory.mktemp("server-data")) as url:
+        yield url
 
 
 @pytest.fixture

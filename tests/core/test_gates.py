@@ -357,12 +357,14 @@ def test_new_evidence_makes_an_approval_stale_with_the_change(
     p = people
     _through_development(session, p, version_id)
     assert refresh_staleness(session, version_id) == []
+    # Storing the new evidence marks the approval stale in the same transaction, with no
+    # further call: whichever page, command or job computed it.
     evaluate_version(
         session=session, actor=OPERATOR, version_id=version_id, n_boot=50, threshold=0.3
     )
     session.commit()
-    assert refresh_staleness(session, version_id) == ["development"]
-    session.commit()
+    assert _state(session, version_id, "development") == "stale"
+    assert refresh_staleness(session, version_id) == []  # nothing approved is left to mark
     view = next(
         g
         for g in gate_status(session=session, version_id=version_id).gates
@@ -380,6 +382,16 @@ def test_new_evidence_makes_an_approval_stale_with_the_change(
     # Re-signing: a Responsible person resubmits, the Accountable approves again.
     _sign(session, p["devi"], version_id, "development", Act.submit)
     _sign(session, p["olivia"], version_id, "development", Act.approve)
+    assert _state(session, version_id, "development") == "approved"
+
+
+def test_reproducing_the_signed_evidence_leaves_the_approval_standing(
+    session: Session, people: dict[str, User], version_id: int
+) -> None:
+    _through_development(session, people, version_id)
+    again = evaluate_version(session=session, actor=OPERATOR, version_id=version_id, n_boot=50)
+    session.commit()
+    assert again.performance.reproduced  # same inputs and seed: the same evidence row
     assert _state(session, version_id, "development") == "approved"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from app.ui import text
 from core.rules.gates import plan_from_pack_tier
 from core.services.gate_status import gate_status
 from core.services.gates import open_gates
@@ -103,3 +104,37 @@ def test_a_role_with_no_part_is_told_so(signed_in, gated: int) -> None:  # type:
     at = _gate_page(signed_in("auditor"), gated)
     assert not at.exception
     assert any("Nothing for you to sign here now" in c.value for c in at.caption)
+
+
+def test_a_signature_taken_is_confirmed_and_the_next_one_asks_again(
+    signed_in, gated: int, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    _sign(_gate_page(signed_in("model_owner"), gated))
+    at = _gate_page(signed_in("sme"), gated)
+    assert at.radio[-2].value.value == "opinion"  # the Consulted person's only part
+    at.text_area[0].input("Underwriters agree with the scope.")
+    at.checkbox[0].check()
+    at.text_input[-1].input(DEMO_PASSWORD)
+    at.button(key="FormSubmitter:sign_business_scoping_opinion-Sign").click().run()
+    assert not at.exception and not at.error
+    meaning = "I give my opinion on the business scoping gate of version 1 of credit-gbm."
+    # Shown in the run after the signature (the toast may not survive the rerun); an opinion
+    # moves no gate, so this is what tells the signer it was taken.
+    assert [s.value for s in at.success] == [
+        text.escape_markdown(f"Signed: {meaning} The gate is now submitted.")
+    ]
+    # The same form again, emptied: another signature needs the password and confirmation anew.
+    assert at.text_input[-1].value == ""
+    assert at.checkbox[0].value is False
+    assert at.text_area[0].value == ""
+    signatures = gate_status(session=session, version_id=gated).gates[0].signatures
+    session.rollback()
+    assert [(s.act, s.comment) for s in signatures] == [
+        ("submit", ""),
+        ("opinion", "Underwriters agree with the scope."),
+    ]
+    at.button(key="FormSubmitter:sign_business_scoping_opinion-Sign").click().run()
+    assert [e.value for e in at.error] == [
+        "Tick “I confirm the meaning above” to sign; a signature needs its meaning confirmed."
+    ]
+    assert not at.success  # the confirmation is shown once

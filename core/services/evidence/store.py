@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from core.errors import NotFound
 from core.services.audit import append_event, canonical_json
 from core.services.environment import environment
+from core.services.gate_status import refresh_staleness
 from core.services.permissions import Actor
 from core.tables import Evidence, ModelVersion, User, utcnow
 
@@ -138,7 +139,11 @@ def store_evidence(
     status: str | None,
     seconds: float,
 ) -> StoredEvidence:
-    """Store evidence (in the caller's transaction), or return the identical row already stored."""
+    """Store evidence (in the caller's transaction), or return the identical row already stored.
+
+    New evidence marks stale every approval of the version that signed older evidence of its
+    kind, in the same transaction: an approval never outlives what it approved.
+    """
     environment = _environment()
     # Stored as canonical JSON, so the text read back is exactly the text that was hashed.
     results = json.loads(canonical_json(results))
@@ -184,6 +189,7 @@ def store_evidence(
         subject_id=str(row.id),
         details={"kind": kind, "version_id": version.id, "sha256": sha, "status": status},
     )
+    refresh_staleness(session, row.version_id)
     return _parsed(row, session)
 
 
