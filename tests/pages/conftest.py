@@ -21,7 +21,7 @@ ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 @pytest.fixture
 def demo_users(session: Session) -> dict[str, str]:
-    """One user per role, as the demo has them; maps role to username."""
+    """The demo's users; maps each role to the first demo user holding it."""
     for username, name, role in DEMO_USERS:
         add_user(
             session=session,
@@ -32,7 +32,7 @@ def demo_users(session: Session) -> dict[str, str]:
             display_name=name,
         )
     session.commit()
-    return {role: username for username, _, role in DEMO_USERS}
+    return {role: username for username, _, role in reversed(DEMO_USERS)}
 
 
 def sign_in(username: str, password: str = DEMO_PASSWORD) -> AppTest:
