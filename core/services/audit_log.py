@@ -59,6 +59,7 @@ _WORDS = {
     "roles_changed": "changed the roles of user",
     "dataset_stored": "stored data set",
     "registration_refused": "was refused registration of",
+    "promotion_refused": "was refused moving",
 }
 
 
@@ -224,7 +225,7 @@ def describe_event(event: AuditEvent, names: _Names, details: Mapping[str, Any])
         status = f" ({details['status'].replace('_', ' ')})" if details.get("status") else ""
         return f"{who} {verb} {what} for {names.version(version)}{status}"
     if kind == "model_version":
-        if event.action == "stage_changed":
+        if event.action in ("stage_changed", "promotion_refused"):
             return f"{who} {verb} {names.version(sid)} from {details.get('old')} to {details.get('new')}"
         return f"{who} {verb} {names.version(sid)}"
     if kind == "model":

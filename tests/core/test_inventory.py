@@ -31,6 +31,7 @@ from core.services.inventory import (
 from core.services.permissions import OPERATOR, Actor, roles_of
 from core.services.users import add_user
 from core.tables import AuditEvent, Dataset, ModelEntry, ModelVersion, StageChange, User, utcnow
+from tests.signoff import sign_off
 
 PASSWORD = "a long enough password"
 
@@ -252,12 +253,14 @@ def test_card_edits_and_promotions_are_history_and_as_of_reads_it(
 ) -> None:
     devi, olivia, milo = people["devi"], people["olivia"], people["milo"]
     v1 = _register(session, devi, files, card={"purpose": "Score loans", "owner": "olivia"})
+    sign_off(session, v1.version_id, "production", password=PASSWORD)
     promote_version(session=session, actor=milo, version_id=v1.version_id, stage="production")
     t_first = utcnow()
     # Backdate nothing: move the clock forward by taking a time between the two histories.
     edit_card(session=session, actor=olivia, model_id=v1.model_id,
               changes={"purpose": "Score consumer loans", "business_unit": "Lending"})  # fmt: skip
     v2 = _register(session, devi, files, artifact=files["gbm"])
+    sign_off(session, v2.version_id, "production", password=PASSWORD)
     promote_version(session=session, actor=milo, version_id=v2.version_id, stage="production")
 
     session.commit()

@@ -40,6 +40,7 @@ from core.services.inventory.names import LOOKALIKE, MIXED_SCRIPTS
 from core.services.permissions import OPERATOR
 from core.services.users import add_user, get_user
 from core.tables import AuditEvent, Dataset, ModelEntry, ModelVersion, User
+from tests.signoff import sign_off
 
 PASSWORD = "a long enough password"
 
@@ -168,6 +169,7 @@ def test_services_flush_and_leave_the_commit_to_the_edge(
     session: Session, people: dict[str, User], demo_files: DemoFiles
 ) -> None:
     first = _register(session, people["devi"], demo_files, card={"purpose": "Score loans"})
+    sign_off(session, first.version_id, "qa", password=PASSWORD)
     events = session.exec(select(func.count()).select_from(AuditEvent)).one()
     promote_version(session=session, actor=people["ada"], version_id=first.version_id, stage="qa")
     edit_card(session=session, actor=people["devi"], model_id=first.model_id,

@@ -14,13 +14,14 @@ from core.demo.seed import DEMO_PASSWORD, DEMO_USERS, DEMO_VOCABULARY
 from core.services.inventory import promote_version, register_version
 from core.services.permissions import OPERATOR
 from core.services.users import add_user, get_user
+from tests.signoff import sign_off
 
 ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 @pytest.fixture
 def demo_users(session: Session) -> dict[str, str]:
-    """One user per role, as the demo has them; maps role to username."""
+    """The demo's users; maps each role to the first demo user holding it."""
     for username, name, role in DEMO_USERS:
         add_user(
             session=session,
@@ -31,7 +32,7 @@ def demo_users(session: Session) -> dict[str, str]:
             display_name=name,
         )
     session.commit()
-    return {role: username for username, _, role in DEMO_USERS}
+    return {role: username for username, _, role in reversed(DEMO_USERS)}
 
 
 def sign_in(username: str, password: str = DEMO_PASSWORD) -> AppTest:
@@ -62,7 +63,8 @@ def texts(at: AppTest) -> str:
 def demo_models(
     session: Session, demo_users: dict[str, str], demo_files: DemoFiles
 ) -> dict[str, int]:
-    """The demo models registered through the real path; maps name to version id."""
+    """The demo models registered through the real path, credit-gbm signed off and in
+    production; maps name to version id."""
     developer = get_user(session=session, username=demo_users["developer"])
     out = {}
     for name in demo_files.model_names:
@@ -82,6 +84,7 @@ def demo_models(
             },
         )
         out[name] = result.version_id
+    sign_off(session, out["credit-gbm"], "production")
     promote_version(
         session=session, actor=OPERATOR, version_id=out["credit-gbm"], stage="production"
     )

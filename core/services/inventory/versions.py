@@ -8,8 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from core.errors import InputProblems, NotFound
+from core.errors import GateBlocked, InputProblems, NotFound
 from core.services.audit import append_event
+from core.services.gate_status import check_promotion
 from core.services.inventory.results import (
     DatasetSummary,
     ModelOverview,
@@ -220,7 +221,10 @@ def promote_version(
 ) -> None:
     """Move a version to a stage. A new production version retires the one it replaces.
 
-    Flushes the stage changes, snapshot and audit events; the caller commits.
+    Every caller (page, command, service) goes through the gates here: the move needs the gates
+    the policy ties to it approved, and replacing a production version needs its retirement
+    gates too. A refused move is recorded in the audit trail and committed before GateBlocked
+    is raised. Otherwise flushes the stage changes, snapshot and audit events; the caller commits.
     """
     require_role(session, actor, "change a version's stage", *PROMOTE_ROLES)
     if stage not in STAGES:
@@ -232,12 +236,18 @@ def promote_version(
         raise InputProblems(
             [SAME_STAGE.format(version=version.version, name=model.name, stage=stage)]
         )
-    now = utcnow()
     moves = [(version, stage, reason)]
     replaced = model.production_version_id
     if stage == "production" and replaced is not None and replaced != version.id:
         previous = get_version(session=session, version_id=replaced)
         moves.append((previous, "retired", f"replaced by version {version.version}"))
+    try:
+        for moved, new_stage, _ in moves:
+            check_promotion(session, moved.id or 0, new_stage)
+    except GateBlocked as blocked:
+        _refuse(session, actor, version, model.name, stage, blocked)
+        raise
+    now = utcnow()
     for moved, new_stage, why in moves:
         assert moved.id is not None
         old_stage = moved.stage
@@ -275,6 +285,35 @@ def promote_version(
         model.current_stage = stage
     record_snapshot(session, model)
     session.flush()
+
+
+def _refuse(
+    session: Session,
+    actor: Actor,
+    version: ModelVersion,
+    model_name: str,
+    stage: str,
+    blocked: GateBlocked,
+) -> None:
+    """Record the refused move and commit it (the edge rolls back on the error), as refused
+    gate acts are."""
+    subject, number, old = str(version.id), version.version, version.stage
+    session.rollback()
+    append_event(
+        session=session,
+        actor=actor,
+        action="promotion_refused",
+        subject_type="model_version",
+        subject_id=subject,
+        details={
+            "model": model_name,
+            "version": number,
+            "old": old,
+            "new": stage,
+            "reason": " ".join(blocked.problems),
+        },
+    )
+    session.commit()
 
 
 def stage_history(*, session: Session, model_id: int) -> list[StageEntry]:
