@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
+from app.compare_view import render_compare_tab
 from app.navigation import PAGES_DIR, page_path
 from app.risk_view import render_risk_tab
 from app.ui import DASH, attempt, escape_markdown, pickers, plain_text
@@ -12,7 +13,6 @@ from core.services.evidence import evidence_for_version
 from core.services.inventory import (
     CARD_FIELDS,
     card_history,
-    compare_versions,
     current_card,
     edit_card,
     model_overview,
@@ -238,29 +238,7 @@ with evidence_tab:
             )
 
 with compare_tab:
-    numbers = [v.version for v in versions]
-    if len(numbers) < 2:
-        st.info("Only one version so far; a comparison needs two.")
-    else:
-        c1, c2 = st.columns(2)
-        left = c1.selectbox("Left", numbers, index=1, key="cmp_left", format_func=lambda n: f"v{n}")
-        right = c2.selectbox(
-            "Right", numbers, index=0, key="cmp_right", format_func=lambda n: f"v{n}"
-        )
-        by_number = {v.version: v.version_id for v in versions}
-        rows = attempt(
-            lambda s: compare_versions(
-                session=s, left_id=by_number[left], right_id=by_number[right]
-            )
-        )
-        if rows:
-            frame = pd.DataFrame(rows)
-            for side in ("left", "right"):
-                frame[side] = frame[side].map(plain_text)  # a dash for nothing, never "None"
-            only = st.toggle("Only differences", key="cmp_only")
-            if only:
-                frame = frame[frame["differs"]]
-            st.dataframe(frame, hide_index=True, width="stretch")
+    render_compare_tab(versions)
 
 with history_tab:
     st.subheader("Stages")
