@@ -9,6 +9,7 @@ from app import session as user_session
 from app.risk_view import tier_label
 from app.ui import attempt, plain_text
 from app.ui.actions import read_outside_the_run
+from app.ui.links import OPEN, OPEN_SELECTION, open_column, open_selected_model
 from core.services.inventory import (
     InventoryFacets,
     InventoryFilter,
@@ -78,7 +79,7 @@ frame = pd.DataFrame(result.rows)
 if frame.empty:
     st.write("No model matches these filters.")
 else:
-    frame["open"] = "model?model=" + frame["id"].astype(str)
+    frame["open"] = OPEN
     risk = attempt(lambda s: risk_columns(s, [int(i) for i in frame["id"]])) or {}
     none: dict[str, object] = {}
     frame["risk_tier"] = [
@@ -91,7 +92,7 @@ else:
     for column in ("purpose", "owner", "business_unit", "stage", "gate_status"):
         frame[column] = frame[column].map(plain_text)
     frame["next_review"] = frame["next_review"].map(plain_text)
-    st.dataframe(
+    table = st.dataframe(
         frame[
             [
                 "open",
@@ -111,8 +112,10 @@ else:
         ],
         hide_index=True,
         width="stretch",
+        key="inv_table",
+        **OPEN_SELECTION,
         column_config={
-            "open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+            "open": open_column(),
             "name": "Model",
             "purpose": st.column_config.TextColumn("Purpose", width="large"),
             "owner": "Owner",
@@ -127,6 +130,7 @@ else:
             "gate_status": "Gates",
         },
     )
+    open_selected_model(table, [int(i) for i in frame["id"]], columns=("open", "name"))
 
 c1, c2, c3, c4 = st.columns([1, 1, 2, 2])
 if c1.button("Previous", disabled=result.page <= 1, key="inv_prev"):
