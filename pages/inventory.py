@@ -9,6 +9,7 @@ from app import session as user_session
 from app.risk_view import tier_label
 from app.ui import attempt, plain_text
 from app.ui.actions import read_outside_the_run
+from app.ui.dates import typed_day_input
 from app.ui.links import OPEN, OPEN_SELECTION, open_column, open_selected_model
 from core.services.inventory import (
     InventoryFacets,
@@ -38,11 +39,9 @@ with st.container(border=True):
     )
     descending = c3.toggle("Descending", key="inv_desc")
     overdue = c4.toggle("Overdue reviews only", key="inv_overdue")
-    as_of_day = st.date_input(
-        "As of (end of day, UTC); empty for now",
-        value=None,
-        max_value=date.today(),
-        key="inv_as_of",
+    # Typed or picked; a typed date applies on Enter (Streamlit's date field waits for a blur).
+    as_of_day = typed_day_input(
+        "As of (end of day, UTC); empty for now", key="inv_as_of", latest=date.today()
     )
 
 as_of = datetime.combine(as_of_day, time.max, tzinfo=UTC) if as_of_day else None
