@@ -16,13 +16,14 @@ import streamlit as st
 
 from app.ui import DASH, attempt, escape_markdown, plain_text
 from app.ui.text import format_estimate, sentence_case
-from core.files.estimator_schema import EstimatorStructure, HyperValue
-from core.rules.version_change import MetricVerdict
 from core.services.inventory import VersionSummary
 from core.services.version_comparison import compare_versions
 from core.services.version_comparison_results import (
     ComparedVersion,
     DatasetChange,
+    EstimatorStructure,
+    HyperValue,
+    MetricVerdict,
     SettingChange,
     VersionComparison,
 )

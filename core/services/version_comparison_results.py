@@ -1,4 +1,7 @@
-"""What comparing two versions returns: what changed in the model, its data and its metrics."""
+"""What comparing two versions returns: what changed in the model, its data and its metrics.
+
+The structure and verdict types are re-exported, so the pages read everything from here.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,10 @@ from core.services.vocabulary import Vocabulary
 __all__ = [
     "ComparedVersion",
     "DatasetChange",
+    "EstimatorStructure",
+    "HyperValue",
     "MetricChange",
+    "MetricVerdict",
     "SettingChange",
     "VersionComparison",
 ]
