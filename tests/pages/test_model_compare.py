@@ -95,3 +95,34 @@ def test_picking_the_same_version_twice_asks_for_two(
     at.selectbox(key="cmp_left").set_value(2).run()
     assert not at.exception
     assert any("Pick two different versions" in i.value for i in at.info)
+
+
+def test_hostile_display_names_land_literally_in_the_comparison(
+    signed_in,
+    demo_models,
+    demo_files,
+    session: Session,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from core.services.inventory import edit_card, model_choices
+    from tests.pages.test_hostile_names import HOSTILE, _marked_up
+
+    model_id = {name: i for i, name in model_choices(session=session)}["credit-logit"]
+    vocabulary = {"features": {"debt_ratio": {"name": HOSTILE}}}
+    edit_card(
+        session=session, actor=OPERATOR, model_id=model_id, changes={"vocabulary": vocabulary}
+    )
+    artifact = tmp_path / "credit-logit-v2.skops"
+    skops.io.dump(retrained_logit(pd.read_csv(demo_files.train_csv)), artifact)
+    register_version(
+        session=session, actor=OPERATOR, name="credit-logit", artifact=artifact,
+        eval_data=demo_files.eval_csv, target=TARGET,
+    )  # fmt: skip
+    session.commit()
+    at = signed_in("sme").switch_page(PAGE).run()
+    picker = at.selectbox(key="model_pick")
+    picker.select_index(list(picker.options).index("credit-logit")).run()
+    assert not at.exception
+    assert any("has no performance evidence yet" in w.value for w in at.warning)
+    assert any("Features removed" in m.value and "bold" in m.value for m in at.markdown)
+    assert _marked_up(at) == []
