@@ -6,6 +6,7 @@ import streamlit as st
 from app import session as user_session
 from app.navigation import page_path
 from app.ui import attempt, escape_markdown
+from app.ui.links import OPEN, OPEN_SELECTION, open_column, open_selected_model
 from core.services.audit import verify_chain
 from core.services.dashboard import dashboard_summary
 from core.services.reviews import my_reviews
@@ -45,7 +46,7 @@ else:
     frame = pd.DataFrame(
         [
             {
-                "Open": f"model?model={m.model_id}",
+                "Open": OPEN,
                 "Model": m.model,
                 "Stage": m.stage,
                 "Performance": m.performance or "—",
@@ -55,16 +56,17 @@ else:
             for m in overview
         ]
     )
-    st.dataframe(
+    table = st.dataframe(
         frame.style.map(
             lambda v: colours.get(v, ""), subset=["Performance", "Fairness", "Explanations"]
         ),
         hide_index=True,
         width="stretch",
-        column_config={
-            "Open": st.column_config.LinkColumn("", display_text="Open", width="small"),
-        },
+        key="dash_table",
+        **OPEN_SELECTION,
+        column_config={"Open": open_column()},
     )
+    open_selected_model(table, [m.model_id for m in overview], columns=("Open", "Model"))
     if failing:
         st.warning(
             "Failing checks: "

@@ -9,6 +9,8 @@ from app import session as user_session
 from app.risk_view import tier_label
 from app.ui import attempt, plain_text
 from app.ui.actions import read_outside_the_run
+from app.ui.dates import typed_day_input
+from app.ui.links import OPEN, OPEN_SELECTION, open_column, open_selected_model
 from core.services.inventory import (
     InventoryFacets,
     InventoryFilter,
@@ -37,11 +39,9 @@ with st.container(border=True):
     )
     descending = c3.toggle("Descending", key="inv_desc")
     overdue = c4.toggle("Overdue reviews only", key="inv_overdue")
-    as_of_day = st.date_input(
-        "As of (end of day, UTC); empty for now",
-        value=None,
-        max_value=date.today(),
-        key="inv_as_of",
+    # Typed or picked; a typed date applies on Enter (Streamlit's date field waits for a blur).
+    as_of_day = typed_day_input(
+        "As of (end of day, UTC); empty for now", key="inv_as_of", latest=date.today()
     )
 
 as_of = datetime.combine(as_of_day, time.max, tzinfo=UTC) if as_of_day else None
@@ -78,7 +78,7 @@ frame = pd.DataFrame(result.rows)
 if frame.empty:
     st.write("No model matches these filters.")
 else:
-    frame["open"] = "model?model=" + frame["id"].astype(str)
+    frame["open"] = OPEN
     risk = attempt(lambda s: risk_columns(s, [int(i) for i in frame["id"]])) or {}
     none: dict[str, object] = {}
     frame["risk_tier"] = [
@@ -91,7 +91,7 @@ else:
     for column in ("purpose", "owner", "business_unit", "stage", "gate_status"):
         frame[column] = frame[column].map(plain_text)
     frame["next_review"] = frame["next_review"].map(plain_text)
-    st.dataframe(
+    table = st.dataframe(
         frame[
             [
                 "open",
@@ -111,8 +111,10 @@ else:
         ],
         hide_index=True,
         width="stretch",
+        key="inv_table",
+        **OPEN_SELECTION,
         column_config={
-            "open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+            "open": open_column(),
             "name": "Model",
             "purpose": st.column_config.TextColumn("Purpose", width="large"),
             "owner": "Owner",
@@ -127,6 +129,7 @@ else:
             "gate_status": "Gates",
         },
     )
+    open_selected_model(table, [int(i) for i in frame["id"]], columns=("open", "name"))
 
 c1, c2, c3, c4 = st.columns([1, 1, 2, 2])
 if c1.button("Previous", disabled=result.page <= 1, key="inv_prev"):

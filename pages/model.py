@@ -4,6 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
+from app.card_editor import as_text, card_changes, card_inputs
+from app.compare_view import render_compare_tab
 from app.navigation import PAGES_DIR, page_path
 from app.risk_view import render_risk_tab
 from app.ui import DASH, attempt, escape_markdown, pickers, plain_text
@@ -12,13 +14,13 @@ from core.services.evidence import evidence_for_version
 from core.services.inventory import (
     CARD_FIELDS,
     card_history,
-    compare_versions,
     current_card,
     edit_card,
     model_overview,
     stage_history,
     version_summaries,
 )
+from core.services.people import card_people
 from core.services.permissions import CARD_ROLES, PEOPLE_ROLES
 from core.services.vocabulary import VOCABULARY_FIELD
 
@@ -60,13 +62,6 @@ card_tab, versions_tab, evidence_tab, compare_tab, history_tab, risk_tab = st.ta
 )
 
 
-def as_text(value: object) -> str:
-    """A card value as one line of text (lists joined)."""
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return "" if value is None else str(value)
-
-
 with card_tab:
     card = data["card"]
     text_fields = {k: v for k, v in CARD_FIELDS.items() if k != VOCABULARY_FIELD}
@@ -101,16 +96,9 @@ with card_tab:
     )
     st.dataframe(names.map(plain_text), hide_index=True, width="stretch")
     if user.has(*CARD_ROLES, *PEOPLE_ROLES):
+        people = attempt(lambda s: card_people(session=s, actor=user_session.actor(s))) or []
         with st.expander("Edit the card"), st.form(f"card_{model_id}"):
-            edits = {
-                key: st.text_area(
-                    label,
-                    value=as_text(card.get(key)),
-                    key=f"card_{model_id}_{key}",
-                    height=68,
-                )
-                for key, label in text_fields.items()
-            }
+            edits = card_inputs(model_id, card, text_fields, people)
             c1, c2 = st.columns(2)
             target_name = c1.text_input(
                 "Target display name", target.get("name", ""), key=f"card_{model_id}_target"
@@ -146,7 +134,7 @@ with card_tab:
                         if r.get("Technical name")
                     },
                 }
-                changes = {k: v for k, v in edits.items() if v != as_text(card.get(k))}
+                changes = card_changes(edits, card)
                 if new_vocabulary != vocabulary:
                     changes[VOCABULARY_FIELD] = new_vocabulary
                 changed = attempt(
@@ -238,29 +226,7 @@ with evidence_tab:
             )
 
 with compare_tab:
-    numbers = [v.version for v in versions]
-    if len(numbers) < 2:
-        st.info("Only one version so far; a comparison needs two.")
-    else:
-        c1, c2 = st.columns(2)
-        left = c1.selectbox("Left", numbers, index=1, key="cmp_left", format_func=lambda n: f"v{n}")
-        right = c2.selectbox(
-            "Right", numbers, index=0, key="cmp_right", format_func=lambda n: f"v{n}"
-        )
-        by_number = {v.version: v.version_id for v in versions}
-        rows = attempt(
-            lambda s: compare_versions(
-                session=s, left_id=by_number[left], right_id=by_number[right]
-            )
-        )
-        if rows:
-            frame = pd.DataFrame(rows)
-            for side in ("left", "right"):
-                frame[side] = frame[side].map(plain_text)  # a dash for nothing, never "None"
-            only = st.toggle("Only differences", key="cmp_only")
-            if only:
-                frame = frame[frame["differs"]]
-            st.dataframe(frame, hide_index=True, width="stretch")
+    render_compare_tab(versions)
 
 with history_tab:
     st.subheader("Stages")

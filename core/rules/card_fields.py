@@ -3,7 +3,7 @@ can name them without importing the inventory services."""
 
 from __future__ import annotations
 
-__all__ = ["CARD_FIELDS"]
+__all__ = ["CARD_DATE_FIELDS", "CARD_FIELDS"]
 
 # The model card, in the words regulators use (SR 11-7 / SR 26-2, PRA SS1/23, EU AI Act Annex IV,
 # Model Cards). Order is the order shown.
@@ -31,3 +31,5 @@ CARD_FIELDS: dict[str, str] = {
     "exceptions_to_policy": "Exceptions to policy",
     "vocabulary": "Business language (display names and descriptions)",
 }
+#: Card fields that hold a day, stored as ``YYYY-MM-DD`` text (the editor offers a date picker).
+CARD_DATE_FIELDS: tuple[str, ...] = ("validation_done", "validation_planned", "validity_horizon")

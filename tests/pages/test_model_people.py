@@ -30,8 +30,8 @@ def test_a_developer_cannot_make_herself_owner_and_validator_through_the_card_ed
     at = signed_in("developer").switch_page(PAGE).run()
     picker = at.selectbox(key="model_pick")
     picker.select_index(list(picker.options).index("credit-gbm")).run()
-    at.text_area(key=f"card_{model_id}_owner").input("devi")
-    at.text_area(key=f"card_{model_id}_validator").input("devi")
+    at.selectbox(key=f"card_{model_id}_owner").set_value("devi")
+    at.selectbox(key=f"card_{model_id}_validator").set_value("devi")
     at.button(key=f"FormSubmitter:card_{model_id}-Save card").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == [

@@ -17,13 +17,12 @@ from core.services.inventory.card import (
     edit_card,
 )
 from core.services.inventory.export import describe, export_inventory_csv
-from core.services.inventory.history import compare_versions, model_activity
+from core.services.inventory.history import model_activity
 from core.services.inventory.listing import inventory_facets, query_inventory
 from core.services.inventory.registration import register_version
 from core.services.inventory.results import (
     ActivityEntry,
     CardRevisionEntry,
-    ComparisonRow,
     DatasetSummary,
     InventoryFacets,
     InventoryFilter,
@@ -53,7 +52,6 @@ __all__ = [
     "PEOPLE_FIELDS",
     "ActivityEntry",
     "CardRevisionEntry",
-    "ComparisonRow",
     "DatasetSummary",
     "InventoryFacets",
     "InventoryFilter",
@@ -65,7 +63,6 @@ __all__ = [
     "VersionSummary",
     "card_as_of",
     "card_history",
-    "compare_versions",
     "current_card",
     "describe",
     "edit_card",

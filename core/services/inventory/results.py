@@ -11,7 +11,6 @@ __all__ = [
     "NO_FILTER",
     "ActivityEntry",
     "CardRevisionEntry",
-    "ComparisonRow",
     "DatasetSummary",
     "InventoryFacets",
     "InventoryFilter",
@@ -199,13 +198,3 @@ class ActivityEntry:
     who: str
     action: str
     details: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One field of two versions side by side, and whether it differs."""
-
-    field: str
-    left: str
-    right: str
-    differs: bool
