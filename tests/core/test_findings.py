@@ -14,6 +14,7 @@ from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.errors import AuthenticationFailed, GateBlocked, InputProblems, NotFound, PermissionDenied
 from core.rules.gates import Act, plan_from_pack_tier
 from core.services.audit import verify_chain
+from core.services.finding_reminders import remind_overdue_findings
 from core.services.finding_views import finding_history, get_finding, list_findings
 from core.services.findings import (
     ACCEPT_NEEDS_RISK_MANAGER,
@@ -444,3 +445,22 @@ def test_listing_filters_sorts_and_counts_open_findings(
     assert model.open_findings == 2
     with pytest.raises(InputProblems):
         list_findings(session=session, actor=p["sam"], status="closed")
+
+
+def test_overdue_findings_remind_their_owner_once_a_day(
+    session: Session, people: dict[str, User], version_id: int
+) -> None:
+    p = people
+    late = _raise(
+        session, p["sam"], version_id, owner_id=p["devi"].id, due=date.today() - timedelta(days=3)
+    )
+    done = _raise(session, p["sam"], version_id, due=date.today() - timedelta(days=3))
+    _update(session, p["olivia"], done, status="resolved")
+    _raise(session, p["sam"], version_id, due=date.today() + timedelta(days=3))
+    assert remind_overdue_findings(session=session) == 1
+    session.commit()
+    assert remind_overdue_findings(session=session) == 0  # already reminded today
+    reminders = [i for i in inbox(session=session, user=p["devi"]) if i.kind == "finding_overdue"]
+    assert [(r.link, r.subject) for r in reminders] == [
+        (f"findings?finding={late}", f"Overdue: low finding {late} on credit-gbm")
+    ]
