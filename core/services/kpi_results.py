@@ -117,7 +117,9 @@ class GovernanceKpis:
     models_by_tier_stage: tuple[TierStageCount, ...]
     production_without_approvals: tuple[ModelRef, ...]
     overdue_reviews: tuple[ModelRef, ...]
+    overdue_reviews_total: int
     waiting_gates: tuple[WaitingGate, ...]
+    waiting_gates_total: int
     approval_times: tuple[ApprovalTime, ...]
     approved_gates: int
     first_time_approved: int

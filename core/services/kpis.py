@@ -40,6 +40,7 @@ from core.tables import Finding, Gate, GateAct, ModelEntry, ModelVersion, Waiver
 __all__ = [
     "AGE_BANDS",
     "EXPIRING_DAYS",
+    "LIST_LIMIT",
     "UNASSESSED",
     "approvals",
     "drift_alerts",
@@ -59,6 +60,8 @@ EXPIRING_DAYS = 30
 #: Age bands of open findings: (label, raised at least this many days ago).
 AGE_BANDS = (("under 30 days", 0), ("30 to 90 days", 30), ("90 days or more", 90))
 DRIFT_WINDOW_DAYS = 30
+#: How many rows a KPI's list holds at most (its count is always exact).
+LIST_LIMIT = 500
 TIER_ORDER = ("low", "medium", "high", "critical")
 _DAY = 86400.0
 
@@ -81,6 +84,13 @@ def _seconds_between(session: Session, later: Any, earlier: Any) -> Any:
     return (func.julianday(later) - func.julianday(earlier)) * _DAY
 
 
+def _joined_text(session: Session, value: Any) -> Any:
+    """Every value of a group as one comma-separated text (numbers at full precision)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.string_agg(sa.cast(value, sa.Text), ",")
+    return func.group_concat(value, ",")
+
+
 def _stage() -> Any:
     return sa.case(
         (col(ModelEntry.production_version_id).is_not(None), "production"),
@@ -100,46 +110,84 @@ def models_by_tier_stage(session: Session) -> tuple[TierStageCount, ...]:
     return tuple(TierStageCount(str(t), str(s), int(n)) for t, s, n in rows)
 
 
-def production_without_approvals(session: Session) -> tuple[ModelRef, ...]:
-    """Models whose production version lacks an approval of a gate production needs."""
+def _needed_by_plan(session: Session) -> dict[tuple[int | None, str | None], int]:
+    """How many leading gates production needs, per (policy version, tier) of production
+    versions' gates. A policy version's tier opens the same gates for every version, so one
+    version's gates per pair tell."""
     prod = col(ModelEntry.production_version_id)
-    any_gate = select(Gate.id).where(col(Gate.version_id) == prod)
-    open_gate = any_gate.where(col(Gate.state) != GateState.approved.value)
-    suspects = session.exec(
-        select(ModelEntry)
-        .where(prod.is_not(None), sa.or_(~any_gate.exists(), open_gate.exists()))
-        .order_by(col(ModelEntry.name))
+    pairs = session.execute(
+        sa.select(col(Gate.policy_version), col(Gate.tier), func.min(col(Gate.version_id)))
+        .join(ModelEntry, prod == col(Gate.version_id))
+        .group_by(col(Gate.policy_version), col(Gate.tier))
     ).all()
-    gates: dict[int, list[tuple[str, str, str | None]]] = defaultdict(list)
-    if suspects:
-        for version_id, gate_id, state, spec_json in session.exec(
-            select(Gate.version_id, Gate.gate_id, Gate.state, Gate.spec_json)
-            .where(col(Gate.version_id).in_([m.production_version_id for m in suspects]))
-            .order_by(col(Gate.version_id), col(Gate.position))
-        ).all():
-            gates[version_id].append((gate_id, state, json.loads(spec_json).get("unlocks_stage")))
-    out = []
-    for model in suspects:
-        own = gates.get(model.production_version_id or 0, [])
-        needed = own[: gates_needed_for([u for _, _, u in own], "production")]
-        missing = [f"{g.replace('_', ' ')} is {s}" for g, s, _ in needed if s != GateState.approved]
-        if own and not missing:
-            continue
-        detail = "; ".join(missing) if own else "no gates: its risk was never assessed"
-        out.append(
-            ModelRef(
-                model.id or 0,
-                model.name,
-                model.risk_tier or UNASSESSED,
-                model.business_unit,
-                detail,
-            )
+    needed = {}
+    for policy_version, tier, version_id in pairs:
+        specs = session.exec(
+            select(Gate.spec_json)
+            .where(col(Gate.version_id) == version_id)
+            .order_by(col(Gate.position))
+        ).all()
+        unlocks = [json.loads(spec).get("unlocks_stage") for spec in specs]
+        needed[(policy_version, tier)] = gates_needed_for(unlocks, "production")
+    return needed
+
+
+def production_without_approvals(session: Session) -> tuple[ModelRef, ...]:
+    """Models whose production version lacks an approval of a gate production needs (every
+    gate up to the one unlocking production), or has no gates at all."""
+    prod = col(ModelEntry.production_version_id)
+    model_cols = (
+        col(ModelEntry.id),
+        col(ModelEntry.name),
+        col(ModelEntry.risk_tier),
+        col(ModelEntry.business_unit),
+    )
+    no_gates = session.execute(
+        sa.select(*model_cols).where(
+            prod.is_not(None), ~select(Gate.id).where(col(Gate.version_id) == prod).exists()
         )
-    return tuple(out)
+    ).all()
+    missing: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    needed = _needed_by_plan(session)
+    if needed:
+        limit = sa.case(
+            *[
+                (sa.and_(col(Gate.policy_version) == pv, col(Gate.tier) == tier), n)
+                for (pv, tier), n in needed.items()
+            ],
+            else_=0,
+        )
+        for *model, gate_id, state in session.execute(
+            sa.select(*model_cols, col(Gate.gate_id), col(Gate.state))
+            .join(Gate, col(Gate.version_id) == prod)
+            .where(col(Gate.state) != GateState.approved.value, col(Gate.position) < limit)
+            .order_by(col(Gate.position))
+        ).all():
+            missing[tuple(model)].append(f"{gate_id.replace('_', ' ')} is {state}")
+    out = [
+        ModelRef(i or 0, n, t or UNASSESSED, u, "no gates: its risk was never assessed")
+        for i, n, t, u in no_gates
+    ]
+    out += [
+        ModelRef(i or 0, n, t or UNASSESSED, u, "; ".join(why))
+        for (i, n, t, u), why in missing.items()
+    ]
+    return tuple(sorted(out, key=lambda r: r.model))
 
 
-def overdue_reviews(session: Session, now: datetime) -> tuple[ModelRef, ...]:
-    """Models in use (not retired) whose periodic review date has passed, most overdue first."""
+def overdue_reviews(
+    session: Session, now: datetime, limit: int = LIST_LIMIT
+) -> tuple[int, tuple[ModelRef, ...]]:
+    """How many models in use (not retired) are past their periodic review date, and the
+    ``limit`` most overdue."""
+    in_use = (
+        col(ModelEntry.next_review_date) < now,
+        sa.or_(
+            col(ModelEntry.current_stage) != "retired",
+            col(ModelEntry.production_version_id).is_not(None),
+        ),
+    )
+    total = session.exec(select(func.count()).select_from(ModelEntry).where(*in_use)).one()
     rows = session.execute(
         sa.select(
             col(ModelEntry.id),
@@ -148,23 +196,22 @@ def overdue_reviews(session: Session, now: datetime) -> tuple[ModelRef, ...]:
             col(ModelEntry.business_unit),
             col(ModelEntry.next_review_date),
         )
-        .where(
-            col(ModelEntry.next_review_date) < now,
-            sa.or_(
-                col(ModelEntry.current_stage) != "retired",
-                col(ModelEntry.production_version_id).is_not(None),
-            ),
-        )
+        .where(*in_use)
         .order_by(col(ModelEntry.next_review_date))
+        .limit(limit)
     ).all()
-    return tuple(
+    return int(total), tuple(
         ModelRef(i or 0, n, t or UNASSESSED, u, f"review due {d:%Y-%m-%d}", d)
         for i, n, t, u, d in rows
     )
 
 
-def waiting_gates(session: Session, now: datetime) -> tuple[WaitingGate, ...]:
-    """Submitted gates waiting for their approvers, the longest waiting first."""
+def waiting_gates(
+    session: Session, now: datetime, limit: int = LIST_LIMIT
+) -> tuple[int, tuple[WaitingGate, ...]]:
+    """How many submitted gates wait for their approvers, and the ``limit`` longest waiting."""
+    waiting = col(Gate.state) == GateState.submitted.value
+    total = session.exec(select(func.count()).select_from(Gate).where(waiting)).one()
     rows = session.execute(
         sa.select(
             col(Gate.version_id),
@@ -177,10 +224,11 @@ def waiting_gates(session: Session, now: datetime) -> tuple[WaitingGate, ...]:
         )
         .join(ModelEntry, col(ModelEntry.id) == col(Gate.model_id))
         .join(ModelVersion, col(ModelVersion.id) == col(Gate.version_id))
-        .where(col(Gate.state) == GateState.submitted.value)
+        .where(waiting)
         .order_by(col(Gate.submitted_at))
+        .limit(limit)
     ).all()
-    return tuple(
+    return int(total), tuple(
         WaitingGate(
             v, n, number, g, t or UNASSESSED, s or u, ((now - (s or u)).total_seconds()) / _DAY
         )
@@ -194,44 +242,60 @@ def approvals(
     """Time from each approved gate's first submission to its first approval, per gate and
     tier (median and 90th percentile, days), and the first-time approval rate: gates approved
     without a rejection before (a rejection opens a new round), overall and per team."""
-    submitted = (
-        select(GateAct.gate_pk, func.min(GateAct.signed_at).label("at"))
-        .where(col(GateAct.act) == "submit")
-        .group_by(col(GateAct.gate_pk))
-        .subquery()
+    is_approval = sa.and_(
+        col(GateAct.act) == "approve", col(GateAct.state_after) == GateState.approved.value
     )
-    approved = (
-        select(
-            GateAct.gate_pk,
-            func.min(GateAct.signed_at).label("at"),
-            func.min(GateAct.round).label("round"),
-        )
-        .where(col(GateAct.act) == "approve", col(GateAct.state_after) == GateState.approved.value)
-        .group_by(col(GateAct.gate_pk))
-        .subquery()
-    )
-    rows = session.execute(
+    per_gate = (
         sa.select(
-            col(Gate.gate_id),
-            col(Gate.tier),
-            col(ModelEntry.business_unit),
-            _seconds_between(session, approved.c.at, submitted.c.at),
-            approved.c.round,
+            col(GateAct.gate_pk).label("gate_pk"),
+            func.min(sa.case((col(GateAct.act) == "submit", col(GateAct.signed_at)))).label("sub"),
+            func.min(sa.case((is_approval, col(GateAct.signed_at)))).label("appr"),
+            func.min(sa.case((is_approval, col(GateAct.round)))).label("round"),
         )
-        .select_from(Gate)
-        .join(approved, approved.c.gate_pk == col(Gate.id))
-        .join(submitted, submitted.c.gate_pk == col(Gate.id))
+        .where(col(GateAct.act).in_(("submit", "approve")))
+        .group_by(col(GateAct.gate_pk))
+        .subquery()
+    )
+    joined = (
+        sa.select(
+            col(Gate.gate_id).label("gate_id"),
+            col(Gate.tier).label("tier"),
+            col(ModelEntry.business_unit).label("unit"),
+            _seconds_between(session, per_gate.c.appr, per_gate.c.sub).label("seconds"),
+            per_gate.c.round,
+        )
+        .select_from(per_gate)
+        .join(Gate, col(Gate.id) == per_gate.c.gate_pk)
         .join(ModelEntry, col(ModelEntry.id) == col(Gate.model_id))
-    ).all()
+        .where(per_gate.c.appr.is_not(None), per_gate.c.sub.is_not(None))
+        .subquery()
+    )
+    # One row per gate, tier and team, its durations joined into one text: tens of thousands
+    # of rows would cost more to hand to Python than the query costs to run.
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(
+                joined.c.gate_id,
+                joined.c.tier,
+                joined.c.unit,
+                func.count(),
+                func.sum(sa.case((joined.c.round == 1, 1), else_=0)),
+                _joined_text(session, joined.c.seconds),
+            ).group_by(joined.c.gate_id, joined.c.tier, joined.c.unit)
+        )
+        .all()
+    )
     durations: dict[tuple[str, str], list[float]] = defaultdict(list)
     teams: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    first_time = 0
-    for gate_id, tier, unit, seconds, round_ in rows:
-        durations[(gate_id, tier or UNASSESSED)].append(float(seconds) / _DAY)
-        teams[unit or "(no business unit)"][0] += 1
-        if round_ == 1:
-            first_time += 1
-            teams[unit or "(no business unit)"][1] += 1
+    approved = first_time = 0
+    for gate_id, tier, unit, count, first, seconds in rows:
+        durations[(gate_id, tier or UNASSESSED)] += [float(x) / _DAY for x in seconds.split(",")]
+        team = teams[unit or "(no business unit)"]
+        team[0] += int(count)
+        team[1] += int(first)
+        approved += int(count)
+        first_time += int(first)
     order = {g: i for i, g in enumerate(GATE_IDS)}
     tiers = {t: i for i, t in enumerate(TIER_ORDER)}
     times = tuple(
@@ -246,7 +310,7 @@ def approvals(
             key=lambda t: (-t.rate, -t.first_time, t.team),
         )
     )
-    return times, len(rows), first_time, board
+    return times, approved, first_time, board
 
 
 def open_findings_by_age(
@@ -318,13 +382,17 @@ def governance_kpis(
     require_role(session, actor, "read the governance KPIs", *EVERY_ROLE)
     now = now or utcnow()
     times, approved, first_time, teams = approvals(session)
+    reviews_total, reviews = overdue_reviews(session, now)
+    waiting_total, waiting = waiting_gates(session, now)
     findings, overdue = open_findings_by_age(session, now)
     return GovernanceKpis(
         as_of=now,
         models_by_tier_stage=models_by_tier_stage(session),
         production_without_approvals=production_without_approvals(session),
-        overdue_reviews=overdue_reviews(session, now),
-        waiting_gates=waiting_gates(session, now),
+        overdue_reviews=reviews,
+        overdue_reviews_total=reviews_total,
+        waiting_gates=waiting,
+        waiting_gates_total=waiting_total,
         approval_times=times,
         approved_gates=approved,
         first_time_approved=first_time,

@@ -42,6 +42,8 @@ def test_every_kpi_matches_an_independent_count_of_the_portfolio(
         (m["stage"] != "retired")
     }  # fmt: skip
     assert {r.model_id for r in kpis.overdue_reviews} == overdue
+    assert kpis.overdue_reviews_total == len(overdue)
+    assert kpis.waiting_gates_total == len(f.waiting)
 
     assert sorted((w.version_id, w.gate_id) for w in kpis.waiting_gates) == sorted(
         (w["model"], w["gate"]) for w in f.waiting
