@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.cli import admin, audit, evidence, gates, models, setup, trail, users  # noqa: F401  (registers the commands)
 
 # isort: off
+from core.cli import findings  # noqa: F401
 from core.cli import policy  # noqa: F401
 from core.cli import risk  # noqa: F401
 

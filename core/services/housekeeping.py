@@ -1,5 +1,5 @@
 """What workers do while the queue is empty: the daily signed checkpoint, reminders for overdue
-gates, and e-mail delivery when SMTP is configured.
+gates and overdue findings, and e-mail delivery when SMTP is configured.
 
 Each step is safe to run from every worker at once: the checkpoint and reminders look in the
 database for today's, and outbox messages are claimed one by one.
@@ -12,6 +12,7 @@ import time
 
 from core.db import session_scope
 from core.services.checkpoints import ensure_daily_checkpoint
+from core.services.finding_reminders import remind_overdue_findings
 from core.services.notifications import deliver_outbox, smtp_url
 from core.services.reviews import remind_overdue
 
@@ -34,6 +35,9 @@ def run_housekeeping(*, force: bool = False) -> None:
     with session_scope() as session:
         if sent := remind_overdue(session=session):
             log.info("Reminded %d people of overdue gates", sent)
+    with session_scope() as session:
+        if sent := remind_overdue_findings(session=session):
+            log.info("Reminded %d owners of overdue findings", sent)
     if url := smtp_url():
         with session_scope() as session:
             if sent := deliver_outbox(session=session, url=url):

@@ -52,6 +52,8 @@ class GateAct(SQLModel, table=True):
     __tablename__ = "gate_act"
     __table_args__ = (
         sa.Index("ix_gate_act_gate_round", "gate_pk", "round"),
+        # Covers the dashboard's time-to-approval query (core.services.kpis.approvals).
+        sa.Index("ix_gate_act_gate_times", "gate_pk", "act", "state_after", "round", "signed_at"),
         # One approval per person per round, whatever races: the database refuses a second.
         sa.Index(
             "uq_gate_act_one_approval",
