@@ -27,6 +27,8 @@ class EvidenceKind(StrEnum):
     performance = "performance"
     fairness = "fairness"
     explanation = "explanation"
+    drift = "drift"
+    monitoring = "monitoring"
 
 
 class JobState(StrEnum):
