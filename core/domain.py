@@ -1,4 +1,5 @@
-"""Domain values with one spelling each: stages, evidence kinds, job states, check statuses.
+"""Domain values with one spelling each: stages, evidence kinds, job states, check statuses,
+and the type, severity and status of a finding.
 
 Each is a ``StrEnum``, so a member equals its text (``Stage.production == "production"``) and
 is stored, compared and shown as that text; code names the member instead of retyping the word.
@@ -8,7 +9,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CheckStatus", "EvidenceKind", "JobState", "Stage"]
+__all__ = [
+    "CheckStatus",
+    "EvidenceKind",
+    "FindingSeverity",
+    "FindingStatus",
+    "FindingType",
+    "JobState",
+    "Stage",
+]
 
 
 class Stage(StrEnum):
@@ -52,3 +61,38 @@ class CheckStatus(StrEnum):
     failed = "fail"
     inconclusive = "inconclusive"
     insufficient_data = "insufficient_data"
+
+
+class FindingType(StrEnum):
+    """What kind of problem a finding records, and so who typically raises it.
+
+    ``business``: an SME's result that does not match business expectations; ``validation``,
+    ``limitation`` and ``policy_exception``: a validator's record; ``drift``, ``performance``
+    and ``kpi``: raised by production monitoring.
+    """
+
+    business = "business"
+    validation = "validation"
+    limitation = "limitation"
+    policy_exception = "policy_exception"
+    drift = "drift"
+    performance = "performance"
+    kpi = "kpi"
+
+
+class FindingSeverity(StrEnum):
+    """How bad a finding is, in increasing order; high and critical block gate approvals."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class FindingStatus(StrEnum):
+    """Where a finding stands: open and in remediation count as open; the other two close it."""
+
+    open = "open"
+    in_remediation = "in_remediation"
+    resolved = "resolved"
+    risk_accepted = "risk_accepted"

@@ -20,6 +20,7 @@ from core.tables.accounts import User, UserRole, UserSession  # noqa: E402
 from core.tables.audit import AuditEvent  # noqa: E402
 from core.tables.checkpoints import AuditCheckpoint  # noqa: E402
 from core.tables.evidence import EVIDENCE_KINDS, JOB_STATES, Evidence, Job  # noqa: E402
+from core.tables.findings import FINDINGS_APPEND_ONLY, Finding, FindingChange  # noqa: E402
 from core.tables.gates import Gate, GateAct, Waiver  # noqa: E402
 from core.tables.governance import (  # noqa: E402
     GOVERNANCE_APPEND_ONLY,
@@ -43,6 +44,7 @@ from core.tables.trusted_types import TrustedType  # noqa: E402
 
 __all__ = [
     "EVIDENCE_KINDS",
+    "FINDINGS_APPEND_ONLY",
     "GOVERNANCE_APPEND_ONLY",
     "JOB_STATES",
     "OPEN_END",
@@ -51,6 +53,8 @@ __all__ = [
     "AuditEvent",
     "Dataset",
     "Evidence",
+    "Finding",
+    "FindingChange",
     "Gate",
     "GateAct",
     "Job",
