@@ -25,6 +25,8 @@ class MonitoringBatch(SQLModel, table=True):
     version_id: int = Field(foreign_key="model_version.id")
     model_id: int = Field(foreign_key="model.id")
     dataset_id: int = Field(foreign_key="dataset.id")
+    # The good rows' ids, outputs and groups (a dataset too), which labels are joined to.
+    scores_dataset_id: int = Field(foreign_key="dataset.id")
     scored_at: datetime = Field(sa_type=UTCDateTime)
     ingested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     ingested_by: int | None = Field(default=None, foreign_key="user.id")

@@ -1,7 +1,7 @@
 """monitoring batches: production data a version scored, and its labels
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02 18:32:12.725605
 """
 
@@ -17,7 +17,7 @@ import core.db.types  # noqa: F401
 
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("version_id", sa.Integer(), nullable=False),
         sa.Column("model_id", sa.Integer(), nullable=False),
         sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column("scores_dataset_id", sa.Integer(), nullable=False),
         sa.Column("scored_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ingested_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ingested_by", sa.Integer(), nullable=True),
@@ -48,6 +49,11 @@ def upgrade() -> None:
         sa.Column("monitoring_evidence_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["dataset_id"], ["dataset.id"], name=op.f("fk_monitoring_batch_dataset_id_dataset")
+        ),
+        sa.ForeignKeyConstraint(
+            ["scores_dataset_id"],
+            ["dataset.id"],
+            name=op.f("fk_monitoring_batch_scores_dataset_id_dataset"),
         ),
         sa.ForeignKeyConstraint(
             ["drift_evidence_id"],
