@@ -2,6 +2,7 @@
 
 import pandas as pd
 import streamlit as st
+import yaml
 
 from app import session as user_session
 from app.navigation import PAGES_DIR, page_path
@@ -61,7 +62,9 @@ card_tab, versions_tab, evidence_tab, compare_tab, history_tab, risk_tab = st.ta
 
 
 def as_text(value: object) -> str:
-    """A card value as one line of text (lists joined)."""
+    """A card value as one line of text (lists joined; lists of mappings as YAML)."""
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return yaml.safe_dump(value, sort_keys=False, allow_unicode=True).strip()
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return "" if value is None else str(value)

@@ -21,6 +21,7 @@ from core.rules.thresholds import FairnessPolicy
 __all__ = [
     "CROSSED",
     "HELD",
+    "MIN_GROUP_ROWS_CHECKED",
     "crossed",
     "decay_checks",
     "drift_checks",
@@ -28,6 +29,9 @@ __all__ = [
 
 CROSSED = "{label} of {feature} is {value}, {relation} the {threshold} {bound}{reading}."
 HELD = "{label} of {feature} is {value}, within the {threshold} {bound}."
+#: A group's score is judged only with this many rows in the batch and in the reference: smaller
+#: groups give noisy distributions (their statistics are still shown).
+MIN_GROUP_ROWS_CHECKED = 100
 _RELATION = {"at_most": ("above", "maximum"), "at_least": ("below", "minimum")}
 
 # Drift result field → (threshold, label, direction); the increase of missing values is apart.
@@ -36,7 +40,12 @@ _FEATURE_CHECKS: tuple[tuple[str, str, str, Direction], ...] = (
     ("ks_statistic", "max_ks_statistic", "KS statistic", "at_most"),
     ("ks_pvalue", "min_ks_pvalue", "KS p-value", "at_least"),
     ("chi2_pvalue", "min_chi2_pvalue", "Chi-square p-value", "at_least"),
-    ("out_of_range_share", "max_out_of_range_share", "Share outside the operating range", "at_most"),
+    (
+        "out_of_range_share",
+        "max_out_of_range_share",
+        "Share outside the operating range",
+        "at_most",
+    ),
     ("unseen_share", "max_unseen_category_share", "Share in unseen categories", "at_most"),
 )
 
@@ -127,9 +136,11 @@ def drift_checks(results: Mapping[str, Any], policy: MonitoringPolicy) -> list[d
     if results.get("score"):
         checks += _feature_checks(results["score"], policy)
     for group in results.get("groups", []):
-        checks += [
-            c for c in _feature_checks(group["score"], policy) if c.name in ("max_psi", "max_ks_statistic")
-        ]
+        if (
+            group.get("score")
+            and min(group["rows"], group["reference_rows"]) >= MIN_GROUP_ROWS_CHECKED
+        ):
+            checks += [c for c in _feature_checks(group["score"], policy) if c.name == "max_psi"]
     share, limit = results.get("rows_out_of_range_share"), policy.value("max_out_of_range_share")
     if share is not None and limit is not None:
         checks.append(

@@ -95,7 +95,9 @@ def parse_kpi_targets(value: Any) -> tuple[list[KpiTarget], list[str]]:
             problems.append(DUPLICATE.format(name=name))
         seen.add(name)
         if unknown := sorted(set(map(str, item)) - set(_KEYS)):
-            problems.append(UNKNOWN_KEYS.format(name=name, unknown=unknown, allowed=", ".join(_KEYS)))
+            problems.append(
+                UNKNOWN_KEYS.format(name=name, unknown=unknown, allowed=", ".join(_KEYS))
+            )
         better = str(item.get("better") or "higher").strip().lower()
         if better not in ("higher", "lower"):
             problems.append(BAD_BETTER.format(name=name, found=item.get("better")))
@@ -127,7 +129,9 @@ def unknown_kpis(values: Mapping[str, float], targets: list[KpiTarget]) -> list[
     """A sentence when a batch names KPIs the card does not list."""
     known = [t.name for t in targets]
     if unknown := sorted(set(values) - set(known)):
-        return [UNKNOWN_KPI.format(unknown=unknown, known=", ".join(known) or "none (edit the card)")]
+        return [
+            UNKNOWN_KPI.format(unknown=unknown, known=", ".join(known) or "none (edit the card)")
+        ]
     return []
 
 

@@ -108,7 +108,9 @@ def monitoring_problems(block: Any) -> list[tuple[tuple[str, ...], str]]:
                 problems.append(((name,), MISSING.format(field=key)))
         for key in entry:
             if key not in ("value", "basis"):
-                problems.append(((name, str(key)), UNKNOWN.format(field=key, allowed="value, basis")))
+                problems.append(
+                    ((name, str(key)), UNKNOWN.format(field=key, allowed="value, basis"))
+                )
         if not isinstance(entry.get("basis", ""), str):
             problems.append(((name, "basis"), NO_BASIS.format(name=name, found=entry["basis"])))
         value = entry.get("value")
@@ -146,7 +148,9 @@ class MonitoringPolicy:
         return bool(self.values.get("reopen_gate"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {n: {"value": self.values.get(n), "basis": self.bases.get(n, "")} for n in self.values}
+        return {
+            n: {"value": self.values.get(n), "basis": self.bases.get(n, "")} for n in self.values
+        }
 
 
 def monitoring_policy(thresholds: Mapping[str, Any] | None = None) -> MonitoringPolicy:
