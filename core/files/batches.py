@@ -127,6 +127,11 @@ class ColumnSpill:
     ) -> None:
         self._dir.cleanup()
 
+    @property
+    def folder(self) -> Path:
+        """The temporary folder, for other working files of the same batch."""
+        return Path(self._dir.name)
+
     def append(self, name: str, values: np.ndarray) -> None:
         """Append ``values`` to the column ``name`` (its first chunk fixes its dtype)."""
         array = np.ascontiguousarray(values)

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from core.errors import InputProblems
 from core.files.batches import ColumnSpill, header, read_chunks
@@ -40,6 +42,7 @@ __all__ = [
 ID = "__id_hash"
 SCORE = "__score"
 BAD = "__bad"
+LEDGER = "ledger.parquet"
 
 MISSING_COLUMNS = "The batch {name} lacks the feature columns {missing} that the model takes; add them (same names as in the evaluation data)."
 EXTRA_COLUMNS = "The batch {name} has columns the model does not take: {extra}; keep only the features, the id column {id_column!r}, the output column {output!r} and the sensitive or segment columns {groups}."
@@ -83,16 +86,21 @@ class BatchScan:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def ledger(self) -> Path:
+        """Every row's id, output and groups as text (Parquet), in file order."""
+        return self.spill.folder / LEDGER
+
+    @property
     def good_rows(self) -> int:
         return int(self.good.sum())
 
     def numbers(self, name: str) -> np.ndarray:
         """A spilled number column, good rows only."""
-        return self.spill.read(name)[self.good]
+        return np.asarray(self.spill.read(name)[self.good], dtype=float)
 
     def codes(self, name: str) -> np.ndarray:
         """A spilled category column as codes into ``categories[name]`` (-1: missing)."""
-        return self.spill.read(name)[self.good]
+        return np.asarray(self.spill.read(name)[self.good], dtype=np.int64)
 
 
 @dataclass
@@ -114,13 +122,17 @@ class _Problems:
     def sentences(self) -> list[str]:
         return [
             BAD_ROW_SENTENCES[reason].format(
-                column=column, count=count, examples=", ".join(self.examples.get((reason, column), []))
+                column=column,
+                count=count,
+                examples=", ".join(self.examples.get((reason, column), [])),
             )
             for (reason, column), count in self.counts.items()
         ]
 
 
-def _column_problems(name: str, columns: list[str], layout: BatchLayout, allowed_groups: tuple[str, ...]) -> list[str]:
+def _column_problems(
+    name: str, columns: list[str], layout: BatchLayout, allowed_groups: tuple[str, ...]
+) -> list[str]:
     problems = []
     if layout.id_column not in columns:
         problems.append(NO_ID_COLUMN.format(name=name, id_column=layout.id_column))
@@ -137,15 +149,15 @@ def _column_problems(name: str, columns: list[str], layout: BatchLayout, allowed
     return problems
 
 
-def _codes(values: pd.Series, mapping: dict[str, int], names: list[str]) -> np.ndarray:
+def _codes(values: pd.Series, names: list[str]) -> np.ndarray:
+    """Codes of the values' text in ``names`` (extended with new categories); -1 when missing."""
     text = values.astype("string")
-    uniques = pd.unique(text.dropna())
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
     for value in uniques:
-        if str(value) not in mapping:
-            mapping[str(value)] = len(names)
+        if str(value) not in names:
             names.append(str(value))
-    codes = text.map(mapping).astype("Int64").fillna(-1)
-    return codes.to_numpy(dtype=np.int32)
+    lookup = np.array([names.index(str(v)) for v in uniques] + [-1], dtype=np.int32)
+    return np.asarray(lookup[codes])  # code -1 (missing) picks the last entry, -1
 
 
 def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -190,55 +202,37 @@ def scan_batch(
         raise InputProblems(problems)
     groups = tuple(g for g in allowed_groups if g in columns)
     rows = _Problems()
-    mappings: dict[str, dict[str, int]] = {}
     names: dict[str, list[str]] = {}
     total = 0
+    ledger_schema = pa.schema(
+        [("id", pa.string()), ("score", pa.float64()), *((g, pa.string()) for g in groups)]
+    )
     try:
-        chunks = read_chunks(path, text_columns=(layout.id_column,))
-        for chunk in chunks:
-            total += len(chunk)
-            bad = np.zeros(len(chunk), dtype=bool)
-            hashes, missing_id = _id_hashes(chunk[layout.id_column])
-            rows.add("missing_id", layout.id_column, missing_id)
-            bad |= missing_id
-            spill.append(ID, hashes)
-            for feature in layout.features:
-                if feature in layout.numeric:
-                    values, wrong = _numbers(chunk[feature])
-                    rows.add("not_a_number", feature, wrong, chunk[feature])
-                    bad |= wrong
-                    spill.append(feature, values)
-            for column in {*layout.features, *groups} - layout.numeric:
-                codes = _codes(chunk[column], mappings.setdefault(column, {}), names.setdefault(column, []))
-                spill.append(column, codes)
-            if has_output:
-                raw = chunk[layout.output_column]
-                output, wrong = _numbers(raw)
-                absent = np.isnan(output) & ~wrong
-                rows.add("output_not_a_number", layout.output_column, wrong, raw)
-                rows.add("output_missing", layout.output_column, absent)
-                bad |= wrong | absent
-                if layout.probabilistic:
-                    outside = ~np.isnan(output) & ((output < 0) | (output > 1))
-                    rows.add("output_out_of_range", layout.output_column, outside, raw)
-                    bad |= outside
-            else:
-                output = np.full(len(chunk), np.nan)
-                if score is not None and (~bad).any():
-                    features = chunk.loc[~bad, list(layout.features)].copy()
-                    for feature in layout.numeric & set(layout.features):
-                        features[feature] = pd.to_numeric(features[feature], errors="coerce")
-                    output[~bad] = score(features)
-            spill.append(SCORE, output)
-            spill.append(BAD, bad)
+        with pq.ParquetWriter(spill.folder / LEDGER, ledger_schema) as ledger:
+            for chunk in read_chunks(path, text_columns=(layout.id_column,)):
+                output = _scan_chunk(chunk, layout, groups, score, has_output, rows, names, spill)
+                ledger.write_table(
+                    pa.table(
+                        {
+                            "id": chunk[layout.id_column].astype("string"),
+                            "score": output,
+                            **{g: chunk[g].astype("string") for g in groups},
+                        },
+                        schema=ledger_schema,
+                    )
+                )
+                total += len(chunk)
     except ValueError as err:
         raise InputProblems([str(err)]) from err
     hashes = spill.read(ID)
+
     _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
     repeated = (counts[inverse] > 1) & ~spill.read(BAD)
     if repeated.any():
         rows.counts[("duplicate_id", layout.id_column)] = int(repeated.sum())
-        rows.examples[("duplicate_id", layout.id_column)] = _repeated_examples(path, layout.id_column)
+        rows.examples[("duplicate_id", layout.id_column)] = _repeated_examples(
+            path, layout.id_column
+        )
     if rows.counts and not quarantine:
         raise InputProblems(rows.sentences())
     good = ~(spill.read(BAD) | repeated)
@@ -259,6 +253,54 @@ def scan_batch(
         quarantined=quarantined,
         notes=notes,
     )
+
+
+def _scan_chunk(
+    chunk: pd.DataFrame,
+    layout: BatchLayout,
+    groups: tuple[str, ...],
+    score: Callable[[pd.DataFrame], np.ndarray] | None,
+    has_output: bool,
+    rows: _Problems,
+    names: dict[str, list[str]],
+    spill: ColumnSpill,
+) -> np.ndarray:
+    """Check and spill one chunk; returns its outputs (NaN where a row cannot be scored)."""
+    bad = np.zeros(len(chunk), dtype=bool)
+    hashes, missing_id = _id_hashes(chunk[layout.id_column])
+    rows.add("missing_id", layout.id_column, missing_id)
+    bad |= missing_id
+    spill.append(ID, hashes)
+    for feature in layout.features:
+        if feature in layout.numeric:
+            values, wrong = _numbers(chunk[feature])
+            rows.add("not_a_number", feature, wrong, chunk[feature])
+            bad |= wrong
+            spill.append(feature, values)
+    for column in sorted({*layout.features, *groups} - layout.numeric):
+        known = names.setdefault(column, [])
+        spill.append(column, _codes(chunk[column], known))
+    if has_output:
+        raw = chunk[layout.output_column]
+        output, wrong = _numbers(raw)
+        absent = np.isnan(output) & ~wrong
+        rows.add("output_not_a_number", layout.output_column, wrong, raw)
+        rows.add("output_missing", layout.output_column, absent)
+        bad |= wrong | absent
+        if layout.probabilistic:
+            outside = ~np.isnan(output) & ((output < 0) | (output > 1))
+            rows.add("output_out_of_range", layout.output_column, outside, raw)
+            bad |= outside
+    else:
+        output = np.full(len(chunk), np.nan)
+        if score is not None and (~bad).any():
+            features = chunk.loc[~bad, list(layout.features)].copy()
+            for feature in layout.numeric & set(layout.features):
+                features[feature] = pd.to_numeric(features[feature], errors="coerce")
+            output[~bad] = score(features)
+    spill.append(SCORE, output)
+    spill.append(BAD, bad)
+    return output
 
 
 def _repeated_examples(path: Path, column: str) -> list[str]:
