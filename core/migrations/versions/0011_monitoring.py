@@ -15,7 +15,6 @@ from alembic import op
 
 import core.db.types  # noqa: F401
 
-
 revision: str = "0011"
 down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
