@@ -53,15 +53,15 @@ DEMO_KPI_TARGETS: list[dict[str, Any]] = [
         "name": "default_rate",
         "measured_as": "approved loans that defaulted within 12 months over approved loans",
         "better": "lower",
-        "baseline": 0.12,
-        "hurdle": 0.10,
+        "baseline": 0.21,
+        "hurdle": 0.19,
     },
 ]
 # (scored on, seed, downturn strength): three ordinary months, then a downturn.
 DEMO_BATCHES: tuple[tuple[datetime, int, float], ...] = (
     (datetime(2026, 8, 31, tzinfo=UTC), 101, 0.0),
     (datetime(2026, 9, 30, tzinfo=UTC), 102, 0.0),
-    (datetime(2026, 10, 31, tzinfo=UTC), 103, 0.15),
+    (datetime(2026, 10, 31, tzinfo=UTC), 103, 0.03),
     (datetime(2026, 11, 30, tzinfo=UTC), 104, 1.0),
 )
 

@@ -13,6 +13,7 @@ from core.config import get_settings
 from core.db import downgrade, migrate, safe_url, session_scope
 from core.demo.data import DEFAULT_SEED, INJECTED_BIAS, SENSITIVE, TARGET, write_demo_files
 from core.demo.gates import seed_gates
+from core.demo.monitoring import seed_monitoring
 from core.demo.risk import seed_risk
 from core.errors import InputProblems
 from core.services.evidence import DEFAULT_ROWS, compute_explanation, evaluate_version
@@ -300,4 +301,6 @@ def seed_demo(*, reset: bool = False, force: bool = False) -> DemoResult:
         seed_risk(session)
     with session_scope() as session:
         seed_gates(session)
+    with session_scope() as session:
+        seed_monitoring(session, settings.data_dir / "demo" / "batches")
     return DemoResult(already_seeded=False, users=_logins(), models=models, warnings=warnings)

@@ -158,8 +158,8 @@ def test_labels_give_metrics_per_group_that_match_sklearn_and_fairlearn(
             ["approval_rate is 0.41, below its hurdle of 0.55"],
         ),
         (
-            ["approval_rate=0.61", "default_rate=0.14"],
-            ["default_rate is 0.14, above its hurdle of 0.1"],
+            ["approval_rate=0.61", "default_rate=0.24"],
+            ["default_rate is 0.24, above its hurdle of 0.19"],
         ),
     ],
 )
@@ -180,5 +180,5 @@ def test_a_kpi_that_misses_its_hurdle_raises_a_kpi_finding(
     view = monitoring_view(session=session, actor=OPERATOR, version_id=version_id)
     assert {k["kpi"]: (k["baseline"], k["hurdle"]) for k in view.kpis} == {
         "approval_rate": (0.52, 0.55),
-        "default_rate": (0.12, 0.10),
+        "default_rate": (0.21, 0.19),
     }
