@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.files.datasets import (
@@ -33,8 +34,12 @@ from core.files.datasets import (
 
 __all__ = ["CHUNK_ROWS", "ColumnSpill", "data_format", "header", "read_chunks"]
 
-CHUNK_ROWS = 250_000
+CHUNK_ROWS = 100_000
 _PARQUET_MAGIC = b"PAR1"
+_ARROW_TEXT = {
+    pa.string(): pd.ArrowDtype(pa.string()),
+    pa.large_string(): pd.ArrowDtype(pa.large_string()),
+}
 _BINARY = (_PARQUET_MAGIC, b"PK", b"\x80", b"\x1f\x8b")
 
 
@@ -62,7 +67,9 @@ def header(path: Path) -> list[str]:
     """The file's column names, read without its data."""
     if data_format(path) == "parquet":
         try:
-            return [str(n) for n in pq.read_schema(path).names]
+            # pandas stores a non-default index as a column of its own; it is no data column.
+            names = pq.read_schema(path).names
+            return [str(n) for n in names if not str(n).startswith("__index_level_")]
         except Exception as err:  # pyarrow raises many types for corrupt files
             raise ValueError(UNREADABLE.format(name=path.name, fmt="Parquet", error=err)) from err
     with path.open(newline="", encoding="utf-8", errors="replace") as fh:
@@ -83,8 +90,11 @@ def read_chunks(
     rows = 0
     try:
         if fmt == "parquet":
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-                frame = batch.to_pandas()
+            # No pre-buffering, and text kept in Arrow memory rather than as Python objects:
+            # otherwise the peak grows with the file instead of with the chunk.
+            parquet = pq.ParquetFile(path, pre_buffer=False)
+            for batch in parquet.iter_batches(batch_size=chunk_rows):
+                frame = batch.to_pandas(types_mapper=_ARROW_TEXT.get)
                 for column in text_columns:
                     if column in frame:
                         frame[column] = frame[column].astype("string")

@@ -14,15 +14,21 @@ from sqlmodel import Session, select
 
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.demo.monitoring import DEMO_KPI_TARGETS, production_batch
+from core.errors import InputProblems
+from core.rules.gates import Act, plan_from_pack_tier
 from core.services.evidence import get_evidence, load_evaluation_data, load_version_model
 from core.services.finding_views import list_findings
+from core.services.gate_status import gate_status
+from core.services.gates import open_gates, sign_gate
 from core.services.inventory import register_version
 from core.services.monitoring import ingest_batch
 from core.services.monitoring_labels import ingest_labels
 from core.services.monitoring_reads import monitoring_view
 from core.services.permissions import OPERATOR
+from core.services.users import add_user
 from core.tables import Dataset, ModelVersion, MonitoringBatch
 
+PW = "a long enough password"
 FEATURES = ["income", "debt_ratio", "age", "employment", "years_employed", "region"]
 
 
@@ -182,3 +188,75 @@ def test_a_kpi_that_misses_its_hurdle_raises_a_kpi_finding(
         "approval_rate": (0.52, 0.55),
         "default_rate": (0.21, 0.19),
     }
+
+
+def test_a_crossed_threshold_reopens_an_approved_monitoring_gate(
+    session: Session, version_id: int, tmp_path: Path
+) -> None:
+    people = {
+        name: add_user(session=session, actor=OPERATOR, username=name, password=PW, roles=[role])
+        for name, role in (("milo", "ml_engineer"), ("olivia", "model_owner"))
+    }
+    tier = {
+        "segregation": {"min_distinct_people_per_gate": 2},
+        "gates": [
+            {"id": "monitoring", "responsible": ["ml_engineer"], "accountable": "model_owner"}
+        ],
+    }
+    open_gates(
+        session=session,
+        version_id=version_id,
+        plan=plan_from_pack_tier(tier),
+        policy_version=1,
+        tier="medium",
+    )
+    session.commit()
+    for who, act in ((people["milo"], Act.submit), (people["olivia"], Act.approve)):
+        sign_gate(
+            session=session, actor=who, version_id=version_id, gate_id="monitoring", act=act,
+            password=PW, meaning=f"I {act.value} the monitoring gate",
+        )  # fmt: skip
+        session.commit()
+    files = production_batch(tmp_path, name="november", seed=104, n_rows=800, downturn=1.0)
+    # The ML engineer ingests; the monitoring gate's RACI gives them a role on the model.
+    result = ingest_batch(
+        session=session, actor=people["milo"], version_id=version_id, path=files.batch
+    )
+    session.commit()
+    assert result.gate_reopened
+    gate = next(g for g in gate_status(session=session, version_id=version_id).gates)
+    assert gate.state == "stale"
+    assert gate.stale_reason == f"a monitoring threshold was crossed on batch {result.batch_id}"
+
+
+def test_a_parquet_batch_with_its_outputs_is_read_in_chunks(
+    session: Session, version_id: int, tmp_path: Path
+) -> None:
+    files = production_batch(tmp_path, name="parquet", seed=108, n_rows=600)
+    frame = pd.read_csv(files.batch, dtype={"record_id": str})
+    model, _ = _model_and_eval(session, version_id)
+    frame["score"] = model.predict_proba(frame[FEATURES])[:, 1]  # type: ignore[attr-defined]
+    frame["age"] = frame["age"].astype(str)
+    frame.loc[7, "age"] = "unknown"
+    path = tmp_path / "batch.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(InputProblems) as refused:
+        ingest_batch(session=session, actor=OPERATOR, version_id=version_id, path=path)
+    assert refused.value.problems == [
+        "The column 'age' has 1 values that are not numbers (e.g. 'unknown'); the model takes numbers there."
+    ]
+    result = ingest_batch(
+        session=session, actor=OPERATOR, version_id=version_id, path=path, quarantine=True
+    )
+    session.commit()
+    assert (result.good_rows, result.quarantined, result.scored_by_version) == (
+        599,
+        {"not_a_number:age": 1},
+        False,
+    )
+    stored = get_evidence(session=session, evidence_id=result.drift_evidence_id).results
+    kept = frame.drop(index=7)
+    _, reference = _model_and_eval(session, version_id)
+    assert _by_feature(stored, "age")["ks_statistic"] == pytest.approx(
+        stats.ks_2samp(reference["age"], kept["age"].astype(float)).statistic
+    )
