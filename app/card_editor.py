@@ -8,6 +8,8 @@ stays offered while they are the one named.
 
 from __future__ import annotations
 
+import yaml
+
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,7 +25,9 @@ __all__ = ["as_text", "card_changes", "card_inputs"]
 
 
 def as_text(value: object) -> str:
-    """A card value as one line of text (lists joined)."""
+    """A card value as one line of text (lists joined; lists of mappings as YAML)."""
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return yaml.safe_dump(value, sort_keys=False, allow_unicode=True).strip()
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return "" if value is None else str(value)

@@ -21,6 +21,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[Role, ...] | None]]] = {
         ("performance.py", "Performance", ":material/speed:", None),
         ("fairness.py", "Fairness", ":material/balance:", None),
         ("explanations.py", "Explanations", ":material/insights:", None),
+        ("monitoring.py", "Monitoring", ":material/monitor_heart:", None),
     ],
     "Work": [
         ("reviews.py", "My reviews", ":material/inbox:", None),

@@ -36,6 +36,8 @@ class EvidenceKind(StrEnum):
     performance = "performance"
     fairness = "fairness"
     explanation = "explanation"
+    drift = "drift"
+    monitoring = "monitoring"
 
 
 class JobState(StrEnum):

@@ -8,6 +8,7 @@ from core.cli import admin, audit, evidence, gates, models, setup, trail, users 
 from core.cli import findings  # noqa: F401
 from core.cli import policy  # noqa: F401
 from core.cli import risk  # noqa: F401
+from core.cli import monitor  # noqa: F401
 
 # isort: on
 from core.cli.base import main

@@ -20,6 +20,7 @@ from core.demo.data import (
     write_demo_files,
 )
 from core.demo.gates import seed_gates
+from core.demo.monitoring import seed_monitoring
 from core.demo.risk import seed_risk
 from core.errors import InputProblems
 from core.services.evidence import DEFAULT_ROWS, compute_explanation, evaluate_version
@@ -317,4 +318,6 @@ def seed_demo(*, reset: bool = False, force: bool = False) -> DemoResult:
         seed_risk(session)
     with session_scope() as session:
         seed_gates(session, {name: spec["stages"] for name, spec in DEMO_MODELS.items()})
+    with session_scope() as session:
+        seed_monitoring(session, settings.data_dir / "demo" / "batches")
     return DemoResult(already_seeded=False, users=_logins(), models=models, warnings=warnings)

@@ -17,6 +17,8 @@ CARD_FIELDS: dict[str, str] = {
     "users_and_consumers": "Users and consuming systems",
     "business_objective": "Business objective",
     "kpis": "KPIs",
+    "baseline": "Baseline it is compared against (the rule, manual process or previous model it replaces)",
+    "kpi_targets": "KPI targets (how each is measured, which way is better, baseline value, hurdle)",
     "assumptions_limitations": "Assumptions and limitations",
     "inputs": "Inputs (name, type, source)",
     "outputs": "Outputs and their use",

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from core.rules.monitoring_policy import monitoring_problems
 from core.rules.risk import RiskMethod
 
 __all__ = [
@@ -372,7 +373,9 @@ def check_thresholds(problems: Problems, path: Path, thresholds: Any) -> None:
     """Every threshold present, each value within its range, each with its basis."""
     if not problems.expect(path, thresholds, dict, "a mapping with performance and fairness"):
         return
-    fields(problems, path, thresholds, tuple(_THRESHOLDS), ())
+    fields(problems, path, thresholds, tuple(_THRESHOLDS), ("monitoring",))
+    for where, message in monitoring_problems(thresholds.setdefault("monitoring", {})):
+        problems.add((*path, "monitoring", *where), message)
     for part, rules in _THRESHOLDS.items():
         block = thresholds.get(part)
         if not isinstance(block, dict):

@@ -32,6 +32,7 @@ __all__ = [
     "check_promotion",
     "gate_status",
     "gate_summaries",
+    "mark_gate_stale",
     "refresh_staleness",
 ]
 
@@ -333,6 +334,16 @@ def mark_all_stale(session: Session, version_id: int, reason: str) -> list[str]:
             _mark_stale(session, facts, gate, gate_spec(gate), reason)
             stale.append(gate.gate_id)
     return stale
+
+
+def mark_gate_stale(session: Session, version_id: int, gate_id: str, reason: str) -> bool:
+    """Make one approved gate of the version stale (e.g. monitoring after a crossed threshold);
+    False when the version has no such approved gate."""
+    for gate in gates_of(session, version_id):
+        if gate.gate_id == gate_id and gate.state == GateState.approved:
+            _mark_stale(session, version_facts(session, version_id), gate, gate_spec(gate), reason)
+            return True
+    return False
 
 
 def _mark_stale(

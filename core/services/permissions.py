@@ -28,6 +28,7 @@ __all__ = [
     "CARD_ROLES",
     "EVERY_ROLE",
     "EVIDENCE_ROLES",
+    "MONITOR_ROLES",
     "OPERATOR",
     "PEOPLE_ROLES",
     "POLICY_ROLES",
@@ -90,6 +91,8 @@ APPLICANT_DATA_ROLES: Final[tuple[Role, ...]] = tuple(Role)
 PEOPLE_ROLES: Final = (Role.risk_manager, Role.admin)
 #: Edit a model's card.
 CARD_ROLES: Final = (Role.model_owner, Role.developer, Role.admin)
+#: Ingest production batches and their labels (monitoring a version in production).
+MONITOR_ROLES: Final = (Role.ml_engineer, Role.model_owner, Role.developer, Role.admin)
 #: Move a version between stages.
 PROMOTE_ROLES: Final = (Role.ml_engineer, Role.model_owner, Role.admin)
 #: Add users, change their roles, deactivate, reactivate and unlock them.

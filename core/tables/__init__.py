@@ -38,6 +38,7 @@ from core.tables.inventory import (  # noqa: E402
     ModelVersion,
     StageChange,
 )
+from core.tables.monitoring import MonitoringBatch  # noqa: E402
 from core.tables.notifications import Notification, OutboxMessage  # noqa: E402
 from core.tables.trusted_types import TrustedType  # noqa: E402
 
@@ -62,6 +63,7 @@ __all__ = [
     "ModelPolicy",
     "ModelSnapshot",
     "ModelVersion",
+    "MonitoringBatch",
     "Notification",
     "OutboxMessage",
     "PolicyVersion",

@@ -13,7 +13,7 @@ from core.tables import EVIDENCE_KINDS, JOB_STATES, STAGES
 
 def test_tables_store_the_domain_values_as_plain_text() -> None:
     assert STAGES == ("development", "qa", "preproduction", "production", "retired")
-    assert EVIDENCE_KINDS == ("performance", "fairness", "explanation")
+    assert EVIDENCE_KINDS == ("performance", "fairness", "explanation", "drift", "monitoring")
     assert JOB_STATES == ("queued", "running", "done", "failed")
     for values, enum in ((STAGES, Stage), (EVIDENCE_KINDS, EvidenceKind), (JOB_STATES, JobState)):
         assert all(type(v) is str for v in values)

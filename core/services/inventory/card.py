@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from core.errors import InputProblems, PermissionDenied, SegregationOfDuties
 from core.rules.card_fields import CARD_FIELDS
+from core.rules.kpis import KPI_TARGETS_FIELD, parse_kpi_targets
 from core.services.audit import append_event
 from core.services.inventory.results import CardRevisionEntry
 from core.services.inventory.versions import get_model, record_snapshot
@@ -74,7 +75,16 @@ def load_card(card: Path | Mapping[str, Any] | None, problems: list[str]) -> dic
     if unknown := sorted(set(map(str, data)) - set(CARD_FIELDS)):
         problems.append(CARD_UNKNOWN.format(unknown=unknown, allowed=", ".join(CARD_FIELDS)))
     problems.extend(vocabulary_problems(data.get(VOCABULARY_FIELD)))
-    return {str(k): v for k, v in data.items() if str(k) in CARD_FIELDS}
+    fields = {str(k): v for k, v in data.items() if str(k) in CARD_FIELDS}
+    if isinstance(targets := fields.get(KPI_TARGETS_FIELD), str):
+        # The card editor writes KPI targets as YAML text; the card stores them as data.
+        try:
+            fields[KPI_TARGETS_FIELD] = targets = yaml.safe_load(targets)
+        except yaml.YAMLError as err:
+            problems.append(f"The card's kpi_targets are not valid YAML ({err}); fix the syntax.")
+            return fields
+    problems.extend(parse_kpi_targets(targets)[1])
+    return fields
 
 
 def person_ids(session: Session, card: Mapping[str, Any], problems: list[str]) -> dict[str, int]:
