@@ -8,12 +8,11 @@ stays offered while they are the one named.
 
 from __future__ import annotations
 
-import yaml
-
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import streamlit as st
+import yaml
 
 from app.ui import DASH, escape_markdown
 from app.ui.dates import stored_day
