@@ -35,6 +35,7 @@ from core.services.inventory.results import (
     VersionSummary,
 )
 from core.services.inventory.versions import (
+    dataset_provenance,
     get_model,
     get_version,
     list_versions,
@@ -67,6 +68,7 @@ __all__ = [
     "card_history",
     "compare_versions",
     "current_card",
+    "dataset_provenance",
     "describe",
     "edit_card",
     "export_inventory_csv",
