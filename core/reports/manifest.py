@@ -124,6 +124,7 @@ def build_manifest(session: Session, data: ReportData) -> Manifest:
             if d is not None
         ],
         "evidence": _evidence(data),
+        "gates": [{"gate": g.gate_id, "state": g.state, "round": g.round} for g in data.gates.gates],
         "signatures": _signatures(data),
         "events": [
             {**record, "index": index, "proof": [p.hex() for p in proofs[index]]}
