@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
@@ -21,7 +22,7 @@ from core.charts.data import Band, BarChart, LineChart, PointChart, RefLine
 __all__ = ["PRINT_DPI", "render_bars", "render_lines", "render_points"]
 
 #: Resolution of raster charts: print quality.
-PRINT_DPI = 200
+PRINT_DPI = 150
 _STYLES = {"dash": "--", "dot": ":", "solid": "-"}
 _FAIL = "#b2182b"
 _RC = {
@@ -36,8 +37,19 @@ _COLOURS = LinearSegmentedColormap.from_list("shap", ["#1f77b4", "#c7c7c7", "#d6
 mpl.rcParams.update(_RC)
 
 
-def _figure(width: float = 6.2, height: float = 2.8) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained")
+def _figure(width: float = 6.2, height: float = 2.8, *, left: float = 0.6) -> Figure:
+    # Fixed margins (inches) instead of a layout engine: constrained layout costs more than
+    # drawing the chart. ``left`` makes room for long category labels.
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=min(left / width, 0.5), right=1 - 0.15 / width, bottom=0.62 / height, top=1 - 0.35 / height
+    )
+    return fig
+
+
+def _label_room(labels: Sequence[str]) -> float:
+    """Inches of left margin for the longest label at the chart's font size."""
+    return 0.45 + 0.065 * max((len(label) for label in labels), default=4)
 
 
 def _svg(fig: Figure) -> str:
@@ -48,7 +60,13 @@ def _svg(fig: Figure) -> str:
 
 def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PRINT_DPI, metadata={"Software": None})
+    fig.savefig(
+        buffer,
+        format="png",
+        dpi=PRINT_DPI,
+        metadata={"Software": None},
+        pil_kwargs={"compress_level": 3},
+    )
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -80,7 +98,7 @@ def render_bars(chart: BarChart) -> str:
     """Grouped bars with interval whiskers; small groups faint, failing groups red. SVG."""
     n, k = len(chart.categories), len(chart.series)
     height = max(2.2, 0.28 * n * max(k, 1) + 1.0) if chart.horizontal else 2.8
-    fig = _figure(height=height)
+    fig = _figure(height=height, left=_label_room(chart.categories) + 0.5 if chart.horizontal else 0.6)
     ax = fig.add_subplot()
     positions = np.arange(n)
     width = 0.8 / max(k, 1)
@@ -123,7 +141,15 @@ def render_lines(chart: LineChart) -> str:
     fig = _figure()
     ax = fig.add_subplot()
     _band(ax, chart.band)
+    thin = [s for s in chart.series if s.thin]
+    if thin:
+        # Many light curves (ICE) as one collection: one SVG path group, drawn at once.
+        segments = [np.column_stack([s.x, [np.nan if v is None else v for v in s.y]]) for s in thin]
+        ax.add_collection(LineCollection(segments, colors=thin[0].colour, linewidths=0.5, alpha=0.3))
+        ax.autoscale_view()
     for series in chart.series:
+        if series.thin:
+            continue
         y = np.array([np.nan if v is None else v for v in series.y], dtype=float)
         if series.lower:
             ax.errorbar(series.x, y, yerr=_gaps(series.y, series.lower, series.upper),
@@ -150,7 +176,12 @@ def render_lines(chart: LineChart) -> str:
 
 def render_points(chart: PointChart) -> str:
     """A dense point cloud, coloured by value where given. PNG at print resolution."""
-    fig = _figure(height=max(2.6, 0.32 * len(chart.y_ticks) + 1.0) if chart.y_ticks else 2.8)
+    ticks = [label for _, label in chart.y_ticks]
+    fig = _figure(
+        width=6.8 if chart.colour else 6.2,
+        height=max(2.6, 0.32 * len(ticks) + 1.0) if ticks else 2.8,
+        left=_label_room(ticks) if ticks else 0.6,
+    )
     ax = fig.add_subplot()
     _band(ax, chart.band)
     coloured = bool(chart.colour) and any(c is not None for c in chart.colour)
@@ -158,7 +189,7 @@ def render_points(chart: PointChart) -> str:
         values = np.array([0.5 if c is None else c for c in chart.colour], dtype=float)
         points = ax.scatter(chart.x, chart.y, c=values, cmap=_COLOURS, vmin=0, vmax=1, s=3,
                             alpha=0.7, linewidths=0)
-        bar = fig.colorbar(points, ax=ax, ticks=[0, 1], shrink=0.6)
+        bar = fig.colorbar(points, ax=ax, ticks=[0, 1], shrink=0.6, pad=0.02)
         bar.ax.set_yticklabels(["low", "high"])
         bar.set_label(chart.colour_title)
     else:
