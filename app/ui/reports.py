@@ -28,9 +28,7 @@ def report_panel(*, version_id: int, key: str) -> None:
     )
     if st.button("Generate audit report", key=f"{key}_generate", icon=":material/picture_as_pdf:"):
         made = attempt(
-            lambda s: generate_report(
-                session=s, actor=user_session.actor(s), version_id=version_id
-            )
+            lambda s: generate_report(session=s, actor=user_session.actor(s), version_id=version_id)
         )
         if made is not None:
             st.session_state[MADE + key] = (made.filename, made.pdf)

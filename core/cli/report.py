@@ -9,7 +9,13 @@ import click
 
 from core.cli.base import cli_actor, emit, handles_errors, main
 from core.db import session_scope
-from core.reports import ReportVerification, generate_report, list_reports, verify_offline, verify_report
+from core.reports import (
+    ReportVerification,
+    generate_report,
+    list_reports,
+    verify_offline,
+    verify_report,
+)
 from core.services.inventory import resolve_model_or_version
 
 NEEDS_KEY = "--offline needs the installation's public key: give --public-key FILE (from `gatehouse audit key`)."
@@ -50,7 +56,9 @@ def report_generate(
     emit(
         data,
         as_json,
-        lambda d: f"Report #{d['report_id']} ({d['pages']} pages, SHA-256 {d['sha256']}) written to {output}.",
+        lambda d: (
+            f"Report #{d['report_id']} ({d['pages']} pages, SHA-256 {d['sha256']}) written to {output}."
+        ),
     )
 
 
@@ -64,15 +72,19 @@ def report_list(model: str, acting: str | None, as_json: bool) -> None:
     with session_scope() as session:
         actor = cli_actor(session, acting)
         entry, _ = resolve_model_or_version(session=session, ref=model)
-        rows = [r.to_dict() for r in list_reports(session=session, actor=actor, model_id=entry.id or 0)]
+        rows = [
+            r.to_dict() for r in list_reports(session=session, actor=actor, model_id=entry.id or 0)
+        ]
     emit(
         rows,
         as_json,
-        lambda rs: "\n".join(
-            f"#{r['report_id']}\tv{r['version_id']}\t{r['generated_at']}\t{r['generated_by']}\t{r['sha256']}"
-            for r in rs
-        )
-        or "No reports yet.",
+        lambda rs: (
+            "\n".join(
+                f"#{r['report_id']}\tv{r['version_id']}\t{r['generated_at']}\t{r['generated_by']}\t{r['sha256']}"
+                for r in rs
+            )
+            or "No reports yet."
+        ),
     )
 
 
@@ -94,7 +106,9 @@ def _text(result: ReportVerification) -> str:
     for g in since.get("gate_changes", []):
         lines.append(f"  Since: the {g['gate']} gate went from {g['was']} to {g['now']}")
     for e in since.get("new_evidence", []):
-        lines.append(f"  Since: newer {e['kind']} evidence #{e['now']} (the report has #{e['was']})")
+        lines.append(
+            f"  Since: newer {e['kind']} evidence #{e['now']} (the report has #{e['was']})"
+        )
     if since.get("new_events"):
         lines.append(f"  Since: {len(since['new_events'])} more events about the model")
     return "\n".join(lines)

@@ -108,7 +108,10 @@ def generate_report(
     require_role(session, actor, "generate audit reports", *REPORT_ROLES)
     start = time.perf_counter()
     data = gather_report(
-        session=session, version_id=version_id, generated_by=_generator(actor), generated_at=utcnow()
+        session=session,
+        version_id=version_id,
+        generated_by=_generator(actor),
+        generated_at=utcnow(),
     )
     manifest = build_manifest(session, data)
     gathering = time.perf_counter() - start
@@ -200,7 +203,9 @@ def _since(session: Session, manifest: dict[str, Any]) -> dict[str, Any]:
     """What happened to the version after the report was made, from the database."""
     content = manifest["content"]
     version_id = int(content["version"]["id"])
-    then = {(s["gate"], s["act"], s["manifest_sha256"], s["signed_at"]) for s in content["signatures"]}
+    then = {
+        (s["gate"], s["act"], s["manifest_sha256"], s["signed_at"]) for s in content["signatures"]
+    }
     signatures = []
     states = []
     before = {g["gate"]: g["state"] for g in content.get("gates", [])}
@@ -218,8 +223,14 @@ def _since(session: Session, manifest: dict[str, Any]) -> dict[str, Any]:
                 evidence.append({"kind": entry["kind"], "was": entry["evidence_id"], "now": now.id})
     last = max((e["sequence"] for e in content["events"]), default=0)
     events = [
-        {"sequence": e.sequence, "occurred_at": e.occurred_at.isoformat(), "description": e.description}
-        for e in reversed(model_history(session=session, model=content["model"]["name"], limit=1000))
+        {
+            "sequence": e.sequence,
+            "occurred_at": e.occurred_at.isoformat(),
+            "description": e.description,
+        }
+        for e in reversed(
+            model_history(session=session, model=content["model"]["name"], limit=1000)
+        )
         if e.sequence > last
     ]
     archived = session.exec(
@@ -256,7 +267,10 @@ def verify_report(
     if not result.manifest:
         return result
     checkpoint = Checkpoint.from_dict(result.manifest["content"]["checkpoint"])
-    problems = [*result.problems, *trail_extends(session, checkpoint, public_key or public_key_pem())]
+    problems = [
+        *result.problems,
+        *trail_extends(session, checkpoint, public_key or public_key_pem()),
+    ]
     return replace(
         result, valid=not problems, problems=problems, since=_since(session, result.manifest)
     )

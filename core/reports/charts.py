@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -25,7 +26,7 @@ __all__ = ["PRINT_DPI", "render_bars", "render_lines", "render_points"]
 PRINT_DPI = 150
 _STYLES = {"dash": "--", "dot": ":", "solid": "-"}
 _FAIL = "#b2182b"
-_RC = {
+_RC: dict[str, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "gatehouse-report",
     "font.family": "DejaVu Sans",
@@ -34,7 +35,7 @@ _RC = {
     "axes.spines.right": False,
 }
 _COLOURS = LinearSegmentedColormap.from_list("shap", ["#1f77b4", "#c7c7c7", "#d62728"])
-mpl.rcParams.update(_RC)
+mpl.rcParams.update(_RC)  # type: ignore[arg-type]
 
 
 def _figure(width: float = 6.2, height: float = 2.8, *, left: float = 0.6) -> Figure:
@@ -42,7 +43,10 @@ def _figure(width: float = 6.2, height: float = 2.8, *, left: float = 0.6) -> Fi
     # drawing the chart. ``left`` makes room for long category labels.
     fig = Figure(figsize=(width, height))
     fig.subplots_adjust(
-        left=min(left / width, 0.5), right=1 - 0.15 / width, bottom=0.62 / height, top=1 - 0.35 / height
+        left=min(left / width, 0.5),
+        right=1 - 0.15 / width,
+        bottom=0.62 / height,
+        top=1 - 0.35 / height,
     )
     return fig
 
@@ -70,7 +74,9 @@ def _png(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _gaps(values: Sequence[float | None], lower: Sequence[float | None], upper: Sequence[float | None]) -> np.ndarray:
+def _gaps(
+    values: Sequence[float | None], lower: Sequence[float | None], upper: Sequence[float | None]
+) -> np.ndarray:
     below = [
         max(v - lo, 0.0) if v is not None and lo is not None else 0.0
         for v, lo in zip(values, lower, strict=True)
@@ -85,8 +91,13 @@ def _gaps(values: Sequence[float | None], lower: Sequence[float | None], upper: 
 def _ref_lines(ax: object, lines: Sequence[RefLine]) -> None:
     for line in lines:
         draw = ax.axhline if line.axis == "y" else ax.axvline  # type: ignore[attr-defined]
-        draw(line.value, color=line.colour, linestyle=_STYLES[line.style], linewidth=1,
-             label=line.label or None)
+        draw(
+            line.value,
+            color=line.colour,
+            linestyle=_STYLES[line.style],
+            linewidth=1,
+            label=line.label or None,
+        )
 
 
 def _band(ax: object, band: Band | None) -> None:
@@ -98,7 +109,9 @@ def render_bars(chart: BarChart) -> str:
     """Grouped bars with interval whiskers; small groups faint, failing groups red. SVG."""
     n, k = len(chart.categories), len(chart.series)
     height = max(2.2, 0.28 * n * max(k, 1) + 1.0) if chart.horizontal else 2.8
-    fig = _figure(height=height, left=_label_room(chart.categories) + 0.5 if chart.horizontal else 0.6)
+    fig = _figure(
+        height=height, left=_label_room(chart.categories) + 0.5 if chart.horizontal else 0.6
+    )
     ax = fig.add_subplot()
     positions = np.arange(n)
     width = 0.8 / max(k, 1)
@@ -111,10 +124,13 @@ def render_bars(chart: BarChart) -> str:
         ]
         alphas = [0.35 if chart.faint and chart.faint[j] else 1.0 for j in range(n)]
         errors = _gaps(series.values, series.lower, series.upper)
-        bar = ax.barh if chart.horizontal else ax.bar
-        bars = bar(offsets, values, width, label=series.name, color=colours,
-                   **({"xerr": errors} if chart.horizontal else {"yerr": errors}),
-                   error_kw={"elinewidth": 0.8, "capsize": 2})
+        whiskers = {"elinewidth": 0.8, "capsize": 2}
+        if chart.horizontal:
+            bars = ax.barh(offsets, values, width, label=series.name, color=colours, xerr=errors,
+                           error_kw=whiskers)  # fmt: skip
+        else:
+            bars = ax.bar(offsets, values, width, label=series.name, color=colours, yerr=errors,
+                          error_kw=whiskers)  # fmt: skip
         for patch, alpha in zip(bars, alphas, strict=True):
             patch.set_alpha(alpha)
     _ref_lines(ax, chart.lines)
@@ -127,7 +143,9 @@ def render_bars(chart: BarChart) -> str:
         ax.set_yticks(positions, labels)
         ax.set_xlabel(chart.value_title)
     else:
-        ax.set_xticks(positions, labels, rotation=20 if n > 4 else 0, ha="right" if n > 4 else "center")
+        ax.set_xticks(
+            positions, labels, rotation=20 if n > 4 else 0, ha="right" if n > 4 else "center"
+        )
         ax.set_ylabel(chart.value_title)
     if k > 1 or chart.lines:
         ax.legend(loc="best", frameon=False, fontsize=7)
@@ -145,21 +163,39 @@ def render_lines(chart: LineChart) -> str:
     if thin:
         # Many light curves (ICE) as one collection: one SVG path group, drawn at once.
         segments = [np.column_stack([s.x, [np.nan if v is None else v for v in s.y]]) for s in thin]
-        ax.add_collection(LineCollection(segments, colors=thin[0].colour, linewidths=0.5, alpha=0.3))
+        ax.add_collection(
+            LineCollection(segments, colors=thin[0].colour, linewidths=0.5, alpha=0.3)
+        )
         ax.autoscale_view()
     for series in chart.series:
         if series.thin:
             continue
         y = np.array([np.nan if v is None else v for v in series.y], dtype=float)
         if series.lower:
-            ax.errorbar(series.x, y, yerr=_gaps(series.y, series.lower, series.upper),
-                        color=series.colour, marker="o", markersize=3, linewidth=1.2,
-                        elinewidth=0.7, capsize=2, label=series.name or None)
+            ax.errorbar(
+                series.x,
+                y,
+                yerr=_gaps(series.y, series.lower, series.upper),
+                color=series.colour,
+                marker="o",
+                markersize=3,
+                linewidth=1.2,
+                elinewidth=0.7,
+                capsize=2,
+                label=series.name or None,
+            )
             continue
-        ax.plot(series.x, y, color=series.colour, linestyle=_STYLES[series.style],
-                linewidth=0.5 if series.thin else 1.4, alpha=0.3 if series.thin else 1.0,
-                marker="o" if series.markers else None, markersize=3,
-                label=None if series.thin or not series.name else series.name)
+        ax.plot(
+            series.x,
+            y,
+            color=series.colour,
+            linestyle=_STYLES[series.style],
+            linewidth=0.5 if series.thin else 1.4,
+            alpha=0.3 if series.thin else 1.0,
+            marker="o" if series.markers else None,
+            markersize=3,
+            label=None if series.thin or not series.name else series.name,
+        )
     _ref_lines(ax, chart.lines)
     if chart.x_labels:
         ax.set_xticks(range(len(chart.x_labels)), chart.x_labels)
@@ -187,8 +223,9 @@ def render_points(chart: PointChart) -> str:
     coloured = bool(chart.colour) and any(c is not None for c in chart.colour)
     if coloured:
         values = np.array([0.5 if c is None else c for c in chart.colour], dtype=float)
-        points = ax.scatter(chart.x, chart.y, c=values, cmap=_COLOURS, vmin=0, vmax=1, s=3,
-                            alpha=0.7, linewidths=0)
+        points = ax.scatter(
+            chart.x, chart.y, c=values, cmap=_COLOURS, vmin=0, vmax=1, s=3, alpha=0.7, linewidths=0
+        )
         bar = fig.colorbar(points, ax=ax, ticks=[0, 1], shrink=0.6, pad=0.02)
         bar.ax.set_yticklabels(["low", "high"])
         bar.set_label(chart.colour_title)

@@ -32,8 +32,10 @@ def _performance(results: dict[str, Any]) -> dict[str, Any]:
     if overall.get("calibration"):
         out["calibration"] = render_lines(calibration_chart(overall["calibration"]))
     if results.get("segments"):
-        metric = "roc_auc" if "roc_auc" in overall.get("metrics", {}) else next(
-            iter(overall.get("metrics", {})), None
+        metric = (
+            "roc_auc"
+            if "roc_auc" in overall.get("metrics", {})
+            else next(iter(overall.get("metrics", {})), None)
         )
         if metric:
             out["segments"] = render_bars(
@@ -104,7 +106,9 @@ def report_figures(data: ReportData) -> dict[str, Any]:
         figures["performance"] = _performance(data.performance.results)
     if data.fairness is not None:
         policy = data.fairness.results.get("policy", {})
-        figures["fairness"] = _fairness(data.fairness.results, policy.get("min_selection_rate_ratio"))
+        figures["fairness"] = _fairness(
+            data.fairness.results, policy.get("min_selection_rate_ratio")
+        )
     if data.explanation is not None and data.explanation.results.get("global_importance"):
         figures["explanation"] = _explanation(data, data.explanation.results)
     return figures

@@ -35,7 +35,11 @@ def utc(value: Any) -> str:
     """``2026-12-02 14:30:05 UTC`` from a datetime or an ISO string."""
     if value is None or value == "":
         return DASH
-    when = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if isinstance(value, str) else value
+    when = (
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        if isinstance(value, str)
+        else value
+    )
     return f"{when:%Y-%m-%d %H:%M:%S} UTC"
 
 

@@ -132,14 +132,17 @@ def gather_report(
     summary = version_summary(session=session, version=version)
     parent = (
         version_summary(
-            session=session, version=get_version(session=session, version_id=summary.parent_version_id)
+            session=session,
+            version=get_version(session=session, version_id=summary.parent_version_id),
         )
         if summary.parent_version_id
         else None
     )
     production_id = model.production_version_id
     production = (
-        version_summary(session=session, version=get_version(session=session, version_id=production_id))
+        version_summary(
+            session=session, version=get_version(session=session, version_id=production_id)
+        )
         if production_id is not None and production_id != version_id
         else None
     )

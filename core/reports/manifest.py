@@ -120,11 +120,16 @@ def build_manifest(session: Session, data: ReportData) -> Manifest:
         },
         "datasets": [
             {"role": role, "name": d.name, "sha256": d.sha256, "rows": d.rows}
-            for role, d in (("training", version.train_dataset), ("evaluation", version.eval_dataset))
+            for role, d in (
+                ("training", version.train_dataset),
+                ("evaluation", version.eval_dataset),
+            )
             if d is not None
         ],
         "evidence": _evidence(data),
-        "gates": [{"gate": g.gate_id, "state": g.state, "round": g.round} for g in data.gates.gates],
+        "gates": [
+            {"gate": g.gate_id, "state": g.state, "round": g.round} for g in data.gates.gates
+        ],
         "signatures": _signatures(data),
         "events": [
             {**record, "index": index, "proof": [p.hex() for p in proofs[index]]}

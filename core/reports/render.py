@@ -79,13 +79,13 @@ def _stylesheet(folders: list[Path]) -> str:
     raise ValueError("No report.css in the report template folders.")
 
 
-def render_report(
-    data: ReportData, manifest: Manifest, *, charts: bool = True
-) -> RenderedReport:
+def render_report(data: ReportData, manifest: Manifest, *, charts: bool = True) -> RenderedReport:
     """Lay the report out, write the PDF/A-3b with a placeholder seal, then seal it."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    figures = report_figures(data) if charts else {"performance": {}, "fairness": {}, "explanation": {}}
+    figures = (
+        report_figures(data) if charts else {"performance": {}, "fairness": {}, "explanation": {}}
+    )
     timings["charts"] = time.perf_counter() - start
     folders = template_folders()
     env = _environment(folders)

@@ -99,9 +99,7 @@ def add_placeholder(size: int, created: datetime) -> Callable[[Any, pydyf.PDF], 
     return finisher
 
 
-def apply_seal(
-    pdf: bytes, size: int, make_seal: Callable[[str], Mapping[str, Any]]
-) -> bytes:
+def apply_seal(pdf: bytes, size: int, make_seal: Callable[[str], Mapping[str, Any]]) -> bytes:
     """Hash the placeholder-bearing PDF, build the seal for that hash, write it in place."""
     start = pdf.rfind(PREFIX)
     if start < 0 or pdf[start : start + size] != seal_region(None, size):

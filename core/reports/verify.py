@@ -104,7 +104,10 @@ def _signatures(content: dict[str, Any], proven: set[str]) -> tuple[list[str], i
         else:
             problems.append(
                 SIGNATURE_NOT_PROVEN.format(
-                    act=s["act"], gate=s.get("gate"), who=s.get("printed_name"), when=s.get("signed_at")
+                    act=s["act"],
+                    gate=s.get("gate"),
+                    who=s.get("printed_name"),
+                    when=s.get("signed_at"),
                 )
             )
     return problems, count
@@ -134,10 +137,14 @@ def verify_offline(pdf: bytes, public_key_pem: str) -> ReportVerification:
     content = manifest["content"]
     checkpoint = content.get("checkpoint", {})
     statement = checkpoint.get("statement", {})
-    if not verify_signature(public, canonical_json(statement).encode(), str(checkpoint.get("signature", ""))):
+    if not verify_signature(
+        public, canonical_json(statement).encode(), str(checkpoint.get("signature", ""))
+    ):
         problems.append(CHECKPOINT_SIGNATURE)
     count = int(statement.get("event_count", 0))
-    event_problems, proven = _events(content, bytes.fromhex(str(statement.get("merkle_root", ""))), count)
+    event_problems, proven = _events(
+        content, bytes.fromhex(str(statement.get("merkle_root", ""))), count
+    )
     signature_problems, signed = _signatures(content, proven)
     problems += event_problems + signature_problems
     return ReportVerification(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.services.permissions import Actor
 from core.tables import AuditEvent, utcnow
@@ -215,7 +215,7 @@ def event_records(*, session: Session, sequences: list[int]) -> list[dict[str, A
     if not sequences:
         return []
     rows = session.exec(
-        select(AuditEvent).where(AuditEvent.id.in_(sequences)).order_by(AuditEvent.id)  # type: ignore[union-attr]
+        select(AuditEvent).where(col(AuditEvent.id).in_(sequences)).order_by(col(AuditEvent.id))
     ).all()
     return [
         {"sequence": row.id, "body": _body(row), "prev_hash": row.prev_hash, "hash": row.hash}

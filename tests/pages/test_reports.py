@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from core.tables import ReportArchive
-from tests.pages.test_gate import _gate_page, gated  # noqa: F401  (the gated fixture)
+from tests.pages.test_gate import _gate_page
+from tests.pages.test_gate import gated as gated  # the fixture
 from tests.pages.test_model import _open
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
@@ -18,7 +19,9 @@ PAGES = Path(__file__).resolve().parents[2] / "pages"
 
 
 def test_model_page_generates_a_report_and_lists_it_for_download_again(
-    signed_in, demo_models, session: Session  # type: ignore[no-untyped-def]
+    signed_in,
+    demo_models,
+    session: Session,  # type: ignore[no-untyped-def]
 ) -> None:
     at = _open(signed_in("auditor"), "credit-gbm")
     assert not at.exception

@@ -42,7 +42,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["version_id"], ["model_version.id"], name=op.f("fk_report_version_id_model_version")
         ),
-        sa.ForeignKeyConstraint(["generated_by"], ["user.id"], name=op.f("fk_report_generated_by_user")),
+        sa.ForeignKeyConstraint(
+            ["generated_by"], ["user.id"], name=op.f("fk_report_generated_by_user")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report")),
     )
     with op.batch_alter_table(TABLE, schema=None) as batch_op:

@@ -48,7 +48,9 @@ def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
-def sign(session: Session, governed: Governed, gate: str, act: Act, role: str, meaning: str) -> None:
+def sign(
+    session: Session, governed: Governed, gate: str, act: Act, role: str, meaning: str
+) -> None:
     """One signing act by the demo user holding ``role``, committed as the page would."""
     sign_gate(
         session=session,
@@ -65,7 +67,9 @@ def sign(session: Session, governed: Governed, gate: str, act: Act, role: str, m
 
 def roles_of_gate(session: Session, version_id: int, gate: str) -> tuple[str, str]:
     """The first Responsible role and the Accountable role of a gate."""
-    view = next(g for g in gate_status(session=session, version_id=version_id).gates if g.gate_id == gate)
+    view = next(
+        g for g in gate_status(session=session, version_id=version_id).gates if g.gate_id == gate
+    )
     return view.spec.responsible[0], view.spec.accountable
 
 
@@ -107,7 +111,11 @@ def governed(session: Session, demo_files: DemoFiles) -> Governed:
     )
     session.commit()
     evaluate_version(
-        session=session, actor=OPERATOR, version_id=result.version_id, segments=["region"], n_boot=200
+        session=session,
+        actor=OPERATOR,
+        version_id=result.version_id,
+        segments=["region"],
+        n_boot=200,
     )
     session.commit()
     compute_explanation(

@@ -46,12 +46,16 @@ def test_every_section_key_number_name_and_meaning_is_in_the_text(
     text = _flat(pdftotext(report.pdf, tmp_path))
     for heading in SECTIONS:
         assert text.count(heading) >= 2, heading  # in the contents and as the section itself
-    performance = latest_evidence(session=session, version_id=governed.version_id, kind="performance")
+    performance = latest_evidence(
+        session=session, version_id=governed.version_id, kind="performance"
+    )
     fairness = latest_evidence(session=session, version_id=governed.version_id, kind="fairness")
     assert performance is not None and fairness is not None
     auc = performance.results["overall"]["metrics"]["roc_auc"]
     assert f"{auc['value']:.3f} ({auc['lower']:.3f}–{auc['upper']:.3f})" in text
-    ratio = next(c for c in fairness.results["features"][1]["checks"] if c["name"] == "selection_rate_ratio")
+    ratio = next(
+        c for c in fairness.results["features"][1]["checks"] if c["name"] == "selection_rate_ratio"
+    )
     assert f"{ratio['value']['value']:.3f}" in text
     assert performance.sha256 in text and fairness.sha256 in text
     for meaning in ("I submit the business case", "I approve the business case"):
@@ -80,7 +84,9 @@ def test_hostile_and_non_latin_text_prints_as_text(report, tmp_path: Path) -> No
 def test_pdf_a3b_is_declared_and_every_font_is_embedded(report, tmp_path: Path) -> None:
     path = tmp_path / "r.pdf"
     path.write_bytes(report.pdf)
-    meta = subprocess.run(["pdfinfo", "-meta", str(path)], check=True, capture_output=True, text=True)
+    meta = subprocess.run(
+        ["pdfinfo", "-meta", str(path)], check=True, capture_output=True, text=True
+    )
     assert 'pdfaid:part="3"' in meta.stdout and 'pdfaid:conformance="B"' in meta.stdout
     fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True)
     rows = fonts.stdout.splitlines()[2:]
@@ -95,7 +101,9 @@ def test_pdf_a3b_is_declared_and_every_font_is_embedded(report, tmp_path: Path) 
 def test_the_same_state_gives_the_same_report_but_for_the_generation(
     session: Session, governed: Governed, report, tmp_path: Path
 ) -> None:
-    again = generate_report(session=session, actor=governed.users["sme"], version_id=governed.version_id)
+    again = generate_report(
+        session=session, actor=governed.users["sme"], version_id=governed.version_id
+    )
     session.commit()
     assert again.content_sha256 == report.content_sha256
 
@@ -116,13 +124,14 @@ def test_every_report_is_archived_audited_and_downloadable(
 ) -> None:
     row = session.exec(select(ReportArchive).where(ReportArchive.id == report.report_id)).one()
     assert row.sha256 == report.sha256 and row.generated_by_name == "audrey"
-    event = session.exec(
-        select(AuditEvent).where(AuditEvent.action == "report_generated")
-    ).one()
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "report_generated")).one()
     assert event.actor == "audrey" and report.sha256 in event.details
     listed = list_reports(session=session, actor=governed.users["sme"], model_id=governed.model_id)
     assert [r.report_id for r in listed] == [report.report_id]
-    assert report_pdf(session=session, actor=governed.users["sme"], report_id=report.report_id) == report.pdf
+    assert (
+        report_pdf(session=session, actor=governed.users["sme"], report_id=report.report_id)
+        == report.pdf
+    )
     session.rollback()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "report.pdf").write_bytes(report.pdf)

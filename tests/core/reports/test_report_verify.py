@@ -76,13 +76,18 @@ def test_an_edited_event_breaks_the_signature(report) -> None:
 
 def test_a_forged_event_signed_with_the_key_is_not_in_the_trail(report) -> None:
     def forge(manifest) -> None:  # type: ignore[no-untyped-def]
-        event = next(e for e in manifest["content"]["events"] if e["body"]["action"] == "gate_approve")
+        event = next(
+            e for e in manifest["content"]["events"] if e["body"]["action"] == "gate_approve"
+        )
         event["body"]["details"]["comment"] = "Approved without reading it."
         event["hash"] = event_hash(event["prev_hash"], event["body"])
 
     result = verify_offline(_reseal(report.pdf, forge), public_key_pem())
     assert not result.valid
-    assert any(p.startswith("Event ") and EVENT_NOT_PROVEN.split("{sequence}")[1] in p for p in result.problems)
+    assert any(
+        p.startswith("Event ") and EVENT_NOT_PROVEN.split("{sequence}")[1] in p
+        for p in result.problems
+    )
     assert any("approve of the business_scoping gate" in p for p in result.problems)
 
 
@@ -113,7 +118,10 @@ def test_online_verification_lists_a_later_signature(
         ("ideation", "submit", "I submit the data sources")
     ]
     assert result.since["archived_report_id"] == report.report_id
-    assert any(e["description"].endswith("v1") or "submit" in e["description"] for e in result.since["new_events"])
+    assert any(
+        e["description"].endswith("v1") or "submit" in e["description"]
+        for e in result.since["new_events"]
+    )
 
 
 def test_the_command_line_generates_and_verifies(
@@ -136,7 +144,9 @@ def test_the_command_line_generates_and_verifies(
     data = out.read_bytes()
     middle = len(data) // 2
     out.write_bytes(data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :])
-    broken = runner.invoke(main, ["report", "verify", str(out), "--offline", "--public-key", str(key)])
+    broken = runner.invoke(
+        main, ["report", "verify", str(out), "--offline", "--public-key", str(key)]
+    )
     assert broken.exit_code == 1 and "NOT valid" in broken.stdout
     missing = runner.invoke(main, ["report", "verify", str(out), "--offline"])
     assert missing.exit_code != 0 and "--public-key" in missing.stderr
