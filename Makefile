@@ -31,11 +31,16 @@ demo: migrate
 run: demo
 	$(BIN)/gatehouse serve
 
-# Debian packages the tests drive: Chromium for browser tests, poppler-utils for PDF checks.
+# Debian packages the tests drive: Chromium for browser tests, poppler-utils for PDF checks; and
+# what WeasyPrint needs to write the audit PDF: Pango, and fonts for Latin, Arabic and Chinese text.
+REPORT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-wqy-microhei
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	for deb in $(REPORT_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$deb 2>/dev/null | grep -q "ok installed" || missing="$$missing $$deb"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing$$missing with apt-get"; \

@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import session as user_session
 from app.ui import attempt, text
+from app.ui.reports import report_panel
 from core.rules.gates import GATE_TITLES, Act
 from core.rules.segregation import roles_for_act
 from core.services.gate_status import gate_status, gate_summaries
@@ -71,6 +72,9 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
+
+with st.expander("Audit report of this version", icon=":material/picture_as_pdf:"):
+    report_panel(version_id=choice.version_id, key="gate_report")
 
 gate_ids = [g.gate_id for g in status.gates]
 wanted_gate = st.query_params.get("gate")

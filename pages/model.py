@@ -9,6 +9,7 @@ from app.compare_view import render_compare_tab
 from app.navigation import PAGES_DIR, page_path
 from app.risk_view import render_risk_tab
 from app.ui import DASH, attempt, escape_markdown, pickers, plain_text
+from app.ui.reports import report_panel
 from core.services.audit_log import model_history
 from core.services.evidence import evidence_for_version
 from core.services.inventory import (
@@ -57,8 +58,8 @@ c2.metric("Risk tier", model.risk_tier or "not assessed")
 c3.metric("Versions", len(data["versions"]))
 c4.metric("Open findings", model.open_findings)
 
-card_tab, versions_tab, evidence_tab, compare_tab, history_tab, risk_tab = st.tabs(
-    ["Model card", "Versions", "Evidence", "Compare versions", "History", "Risk"]
+card_tab, versions_tab, evidence_tab, compare_tab, history_tab, risk_tab, report_tab = st.tabs(
+    ["Model card", "Versions", "Evidence", "Compare versions", "History", "Risk", "Audit report"]
 )
 
 
@@ -286,3 +287,9 @@ with history_tab:
 
 with risk_tab:
     render_risk_tab(model_id, model.owner_id, user)
+
+with report_tab:
+    if model.current_version_id is None:
+        st.info("This model has no version to report on yet.")
+    else:
+        report_panel(version_id=model.current_version_id, key="model_report")

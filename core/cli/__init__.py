@@ -7,6 +7,7 @@ from core.cli import admin, audit, evidence, gates, models, setup, trail, users 
 # isort: off
 from core.cli import findings  # noqa: F401
 from core.cli import policy  # noqa: F401
+from core.cli import report  # noqa: F401
 from core.cli import risk  # noqa: F401
 from core.cli import monitor  # noqa: F401
 

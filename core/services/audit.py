@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.services.permissions import Actor
 from core.tables import AuditEvent, utcnow
@@ -22,6 +22,7 @@ __all__ = [
     "append_event",
     "canonical_json",
     "event_hash",
+    "event_records",
     "events_for",
     "verify_chain",
 ]
@@ -203,3 +204,20 @@ def events_for(
             .limit(limit)
         ).all()
     )
+
+
+def event_records(*, session: Session, sequences: list[int]) -> list[dict[str, Any]]:
+    """Events by sequence number, oldest first, each whole: its hashed body, hash and prev_hash.
+
+    Enough for anyone to recompute ``hash`` from ``prev_hash`` and the body with no database
+    (``event_hash``), which is how a report proves the events it prints.
+    """
+    if not sequences:
+        return []
+    rows = session.exec(
+        select(AuditEvent).where(col(AuditEvent.id).in_(sequences)).order_by(col(AuditEvent.id))
+    ).all()
+    return [
+        {"sequence": row.id, "body": _body(row), "prev_hash": row.prev_hash, "hash": row.hash}
+        for row in rows
+    ]

@@ -41,6 +41,7 @@ __all__ = [
     "latest_checkpoint",
     "system_checkpoint",
     "take_checkpoint",
+    "trail_extends",
     "verify_trail",
 ]
 
@@ -221,6 +222,15 @@ def _check_against(checkpoint: Checkpoint, hashes: list[str], public_pem: str | 
     if _root(hashes[:count]) != checkpoint.statement.get("merkle_root"):
         problems.append(ROOT_CHANGED.format(count=count))
     return problems
+
+
+def trail_extends(session: Session, checkpoint: Checkpoint, public_key: str) -> list[str]:
+    """Problems (none when it does) with the claim that today's trail extends ``checkpoint``.
+
+    For a report verified against the database: every role may verify a report, so this reads
+    no event, only the hashes (the whole trail stays for ``AUDIT_ROLES``).
+    """
+    return _check_against(checkpoint, chain_hashes(session), public_key)
 
 
 def verify_trail(

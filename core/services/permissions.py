@@ -34,6 +34,7 @@ __all__ = [
     "POLICY_ROLES",
     "PROMOTE_ROLES",
     "REGISTER_ROLES",
+    "REPORT_ROLES",
     "REVIEWER_ROLES",
     "ROLES",
     "USER_LIST_ROLES",
@@ -103,6 +104,9 @@ USER_LIST_ROLES: Final = (Role.admin, Role.auditor)
 REVIEWER_ROLES: Final = (Role.validator, Role.model_owner, Role.sme, Role.compliance)
 #: Publish a new policy version.
 POLICY_ROLES: Final = (Role.admin,)
+#: Generate, download and verify a version's audit report: every role reads the model page the
+#: report prints, and every generation is audited.
+REPORT_ROLES: Final[tuple[Role, ...]] = tuple(Role)
 #: Read the whole audit trail.
 AUDIT_ROLES: Final = (Role.auditor, Role.risk_manager, Role.compliance, Role.admin)
 

@@ -40,6 +40,7 @@ from core.tables.inventory import (  # noqa: E402
 )
 from core.tables.monitoring import MonitoringBatch  # noqa: E402
 from core.tables.notifications import Notification, OutboxMessage  # noqa: E402
+from core.tables.reports import ReportArchive  # noqa: E402
 from core.tables.trusted_types import TrustedType  # noqa: E402
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "PolicyVersion",
+    "ReportArchive",
     "RiskAssessment",
     "RiskOverride",
     "StageChange",

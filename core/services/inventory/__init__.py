@@ -34,6 +34,7 @@ from core.services.inventory.results import (
     VersionSummary,
 )
 from core.services.inventory.versions import (
+    dataset_provenance,
     get_model,
     get_version,
     list_versions,
@@ -64,6 +65,7 @@ __all__ = [
     "card_as_of",
     "card_history",
     "current_card",
+    "dataset_provenance",
     "describe",
     "edit_card",
     "export_inventory_csv",

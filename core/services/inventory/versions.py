@@ -31,6 +31,7 @@ from core.tables import (
 )
 
 __all__ = [
+    "dataset_provenance",
     "get_model",
     "get_version",
     "list_versions",
@@ -150,6 +151,14 @@ def _dataset(session: Session, dataset_id: int | None) -> DatasetSummary | None:
         format=row.format,
         schema=tuple(json.loads(row.columns_json)),
     )
+
+
+def dataset_provenance(*, session: Session, dataset_ids: list[int]) -> dict[int, str]:
+    """Where each dataset came from, as its registrant wrote it (empty when not given)."""
+    rows = session.exec(
+        select(Dataset.id, Dataset.provenance).where(col(Dataset.id).in_(dataset_ids))
+    ).all()
+    return {int(i or 0): str(p or "") for i, p in rows}
 
 
 def version_summary(*, session: Session, version: ModelVersion) -> VersionSummary:
