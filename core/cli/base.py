@@ -76,19 +76,28 @@ def cli_actor(session: Session, username: str | None) -> Actor:
     """The acting user: --user or GATEHOUSE_USER with GATEHOUSE_PASSWORD (or stdin).
 
     Without a user, OPERATOR: the operator at the command line, who holds the database itself;
-    only set-up and user administration accept that. The sign-in runs in a short transaction of
-    its own, so the user's row is not held locked while the command works; call this before the
-    command's first query (SQLite has one writer at a time).
+    only set-up and user administration accept that. See ``cli_credentials``.
+    """
+    return cli_credentials(session, username)[0]
+
+
+def cli_credentials(session: Session, username: str | None) -> tuple[Actor, str | None]:
+    """The acting user and the password they gave (signing acts check it again), or OPERATOR
+    and no password when no user is named.
+
+    The sign-in runs in a short transaction of its own, so the user's row is not held locked
+    while the command works; call this before the command's first query (SQLite has one writer
+    at a time).
     """
     username = username or os.environ.get("GATEHOUSE_USER")
     if not username:
-        return OPERATOR
+        return OPERATOR, None
     password = os.environ.get("GATEHOUSE_PASSWORD") or read_password(f"Password for {username}")
     with session_scope() as own:
         user_id = authenticate(session=own, username=username, password=password).id
     user = session.get(User, user_id)
     assert user is not None
-    return user
+    return user, password
 
 
 @click.group()

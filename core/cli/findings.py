@@ -7,39 +7,22 @@ signer's password, which comes on standard input or in GATEHOUSE_PASSWORD, as fo
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from typing import Any
 
 import click
 from sqlmodel import Session
 
-from core.cli.base import emit, handles_errors, main, read_password
+from core.cli.base import cli_credentials, emit, handles_errors, main
 from core.db import session_scope
 from core.domain import FindingSeverity, FindingStatus, FindingType
 from core.errors import InputProblems
-from core.services.auth import authenticate
 from core.services.finding_views import FindingView, finding_history, get_finding, list_findings
 from core.services.findings import FindingUpdate, raise_finding, suggested_meaning, update_finding
-from core.services.permissions import OPERATOR, Actor
 from core.services.risk import find_model
 from core.services.users import get_user
-from core.tables import User
 
 BAD_DATE = "{text!r} is not a date; write it as 2027-03-31."
-
-
-def _actor(session: Session, username: str | None) -> tuple[Actor, str | None]:
-    """The acting user and the password they gave, or the operator without one."""
-    username = username or os.environ.get("GATEHOUSE_USER")
-    if not username:
-        return OPERATOR, None
-    password = os.environ.get("GATEHOUSE_PASSWORD") or read_password(f"Password for {username}")
-    with session_scope() as own:  # signed in apart, so no row stays locked while we work
-        user_id = authenticate(session=own, username=username, password=password).id
-    user = session.get(User, user_id)
-    assert user is not None
-    return user, password
 
 
 def _date(text: str | None) -> date | None:
@@ -95,7 +78,7 @@ def findings_list(
 ) -> None:
     """Findings across the portfolio or on one model, open and most severe first."""
     with session_scope() as session:
-        actor, _ = _actor(session, user)
+        actor, _ = cli_credentials(session, user)
         model_id = find_model(session, model).id if model else None
         rows = [
             f.to_dict()
@@ -139,7 +122,7 @@ def findings_raise(
 ) -> None:
     """Raise a finding on a model version."""
     with session_scope() as session:
-        actor, _ = _actor(session, user)
+        actor, _ = cli_credentials(session, user)
         view = raise_finding(
             session=session,
             actor=actor,
@@ -180,7 +163,7 @@ def findings_update(
 ) -> None:
     """Change a finding's status, severity, owner, due date or plan (signed where it must be)."""
     with session_scope() as session:
-        actor, password = _actor(session, user)
+        actor, password = cli_credentials(session, user)
         before = get_finding(session=session, actor=actor, finding_id=finding_id)
         view = update_finding(
             session=session,
@@ -208,7 +191,7 @@ def findings_update(
 def findings_show(finding_id: int, user: str | None, as_json: bool) -> None:
     """One finding and the history of every change to it."""
     with session_scope() as session:
-        actor, _ = _actor(session, user)
+        actor, _ = cli_credentials(session, user)
         view = get_finding(session=session, actor=actor, finding_id=finding_id)
         history = finding_history(session=session, actor=actor, finding_id=finding_id)
     data = view.to_dict() | {"history": [h.to_dict() for h in history]}

@@ -6,18 +6,16 @@ re-checks it, as the web page does.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 from sqlmodel import Session
 
-from core.cli.base import NEEDS_USER, emit, handles_errors, main, parse_when, read_password
+from core.cli.base import NEEDS_USER, cli_credentials, emit, handles_errors, main, parse_when
 from core.db import session_scope
 from core.errors import InputProblems
 from core.rules.gates import Act
-from core.services.auth import authenticate
 from core.services.gate_records import WaiverRequest
 from core.services.gate_status import VersionGates, gate_status
 from core.services.gates import sign_gate
@@ -26,11 +24,10 @@ from core.tables import User
 
 
 def _signer(session: Session, username: str | None) -> tuple[User, str]:
-    username = username or os.environ.get("GATEHOUSE_USER")
-    if not username:
+    actor, password = cli_credentials(session, username)
+    if not isinstance(actor, User) or password is None:
         raise InputProblems([NEEDS_USER])
-    password = os.environ.get("GATEHOUSE_PASSWORD") or read_password(f"Password for {username}")
-    return authenticate(session=session, username=username, password=password), password
+    return actor, password
 
 
 @main.group()
