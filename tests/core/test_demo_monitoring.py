@@ -13,6 +13,7 @@ from core.services.finding_views import list_findings
 from core.services.inventory import current_card, promote_version, register_version
 from core.services.monitoring_reads import monitoring_view
 from core.services.permissions import OPERATOR
+from tests.signoff import sign_off
 
 
 def test_the_demo_monitors_its_production_model(
@@ -23,6 +24,7 @@ def test_the_demo_monitors_its_production_model(
         artifact=demo_files.model_paths["credit-gbm"], eval_data=demo_files.eval_csv,
         train_data=demo_files.train_csv, target=TARGET, sensitive=SENSITIVE,
     )  # fmt: skip
+    sign_off(session, registered.version_id, "production")
     promote_version(
         session=session, actor=OPERATOR, version_id=registered.version_id, stage="production"
     )

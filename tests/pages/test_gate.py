@@ -40,7 +40,7 @@ TIER = {
 
 @pytest.fixture
 def gated(session: Session, demo_models: dict[str, int]) -> int:
-    version_id = demo_models["credit-gbm"]
+    version_id = demo_models["credit-logit"]
     open_gates(
         session=session,
         version_id=version_id,
@@ -78,7 +78,7 @@ def test_owner_submits_and_risk_manager_approves_through_the_page(
     assert list(raci["Role"]) == ["model owner", "risk manager", "sme", "validator"]
     assert list(raci["Accountable"]) == ["", "A", "", ""]
     assert any(
-        "I submit the business scoping gate of version 1 of credit-gbm" in t.value for t in at.text
+        "I submit the business scoping gate of version 1 of credit-logit" in t.value for t in at.text
     )
     _sign(at, password="wrong password")
     assert [e.value for e in at.error] == [WRONG_SIGNING_PASSWORD]
@@ -117,7 +117,7 @@ def test_a_signature_taken_is_confirmed_and_the_next_one_asks_again(
     at.text_input[-1].input(DEMO_PASSWORD)
     at.button(key="FormSubmitter:sign_business_scoping_opinion-Sign").click().run()
     assert not at.exception and not at.error
-    meaning = "I give my opinion on the business scoping gate of version 1 of credit-gbm."
+    meaning = "I give my opinion on the business scoping gate of version 1 of credit-logit."
     # Shown in the run after the signature (the toast may not survive the rerun); an opinion
     # moves no gate, so this is what tells the signer it was taken.
     assert [s.value for s in at.success] == [

@@ -30,7 +30,7 @@ def test_a_reviewer_lands_on_my_reviews_with_the_waiting_gate(
 ) -> None:  # type: ignore[no-untyped-def]
     open_gates(
         session=session,
-        version_id=demo_models["credit-gbm"],
+        version_id=demo_models["credit-logit"],
         plan=plan_from_pack_tier(TIER),
         policy_version=1,
         tier="low",
@@ -42,7 +42,7 @@ def test_a_reviewer_lands_on_my_reviews_with_the_waiting_gate(
     at.switch_page(REVIEWS).run()
     assert [t.value for t in at.title] == ["My reviews"]
     table = at.dataframe[0].value
-    assert list(table["Model"]) == ["credit-gbm"] and list(table["Gate"]) == ["Business scoping"]
+    assert list(table["Model"]) == ["credit-logit"] and list(table["Gate"]) == ["Business scoping"]
     assert list(table["Your part"]) == ["submit (as model owner)"]
 
 
