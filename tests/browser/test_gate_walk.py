@@ -265,7 +265,11 @@ def _opinion(people: People, walk: Walk, gate_id: str, title: str, who: str) -> 
         opinion="concur",
     )
     # An opinion leaves the gate submitted: the confirmation is what shows it was taken.
-    expect(page.get_by_text(f"Signed: {meaning} The gate is now submitted.")).to_be_visible()
+    # The page's confirmation, not the toast that says the same for a few seconds.
+    confirmation = page.get_by_test_id("stAlert").filter(
+        has_text=f"Signed: {meaning} The gate is now submitted."
+    )
+    expect(confirmation).to_be_visible()
     idle(page)
     view = _views(walk)[gate_id]
     assert [(s.act, s.username, s.opinion) for s in view.signatures[before:]] == [
