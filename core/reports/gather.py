@@ -16,7 +16,7 @@ from core.rules.card_fields import CARD_FIELDS
 from core.services.audit import ChainCheck, verify_chain
 from core.services.audit_log import AuditRow, model_history
 from core.services.evidence import StoredEvidence, latest_evidence
-from core.services.findings_gate import blocking
+from core.services.finding_views import model_findings, status_label
 from core.services.gate_status import VersionGates, gate_status
 from core.services.inventory import (
     ModelOverview,
@@ -82,21 +82,33 @@ class ReportData:
         ]
 
 
-def gather_findings(session: Session, version_id: int) -> FindingsSection:
-    """The findings a report prints: the one place to read the findings register from.
-
-    Until the register exists, the gates' blocking findings are all there is.
-    """
-    sentences = blocking(session, version_id)
-    if not sentences:
-        return FindingsSection(
-            register=False,
-            sentence="There is no findings register yet, so no findings are recorded.",
-        )
-    return FindingsSection(
-        register=True,
-        entries=tuple({"summary": s, "status": "open"} for s in sentences),
+def gather_findings(session: Session, model_id: int) -> FindingsSection:
+    """The findings a report prints: every finding of the model from the findings register,
+    open and closed, in the order they were raised; the one place the report reads them from."""
+    entries = tuple(
+        {
+            "id": f.id,
+            "version": f.version,
+            "type": f.type,
+            "severity": f.severity,
+            "status": status_label(f.status),
+            "open": f.is_open,
+            "blocks": f.blocks_gates,
+            "summary": f.description,
+            "owner": f.owner or "",
+            "due": f.due.isoformat() if f.due else "",
+            "overdue": f.overdue,
+            "remediation": f.remediation_plan,
+            "raised": f"{f.raised_by}, {f.raised_at:%Y-%m-%d}",
+            "closed": f"{f.closed_at:%Y-%m-%d}" if f.closed_at else "",
+        }
+        for f in model_findings(session, model_id)
     )
+    if not entries:
+        return FindingsSection(
+            register=True, sentence="The findings register holds no finding for this model."
+        )
+    return FindingsSection(register=True, entries=entries)
 
 
 def _policy(session: Session, model_id: int) -> dict[str, Any]:
@@ -168,7 +180,7 @@ def gather_report(
         fairness=latest_evidence(session=session, version_id=version_id, kind="fairness"),
         explanation=latest_evidence(session=session, version_id=version_id, kind="explanation"),
         gates=gate_status(session=session, version_id=version_id),
-        findings=gather_findings(session, version_id),
+        findings=gather_findings(session, model.id),
         events=tuple(reversed(history)),
         generated_at=generated_at,
         generated_by=generated_by,

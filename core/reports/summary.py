@@ -23,6 +23,7 @@ class ExecutiveSummary:
     limitations: str
     restrictions: str
     open_findings: int
+    blocking_findings: int
     waivers: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -81,6 +82,7 @@ def executive_summary(data: ReportData) -> ExecutiveSummary:
         key_results=results,
         limitations=str(card.get("assumptions_limitations") or ""),
         restrictions=str(card.get("restrictions") or ""),
-        open_findings=len([f for f in data.findings.entries if f.get("status") == "open"]),
+        open_findings=len([f for f in data.findings.entries if f.get("open")]),
+        blocking_findings=len([f for f in data.findings.entries if f.get("blocks")]),
         waivers=waivers,
     )

@@ -177,6 +177,13 @@ def load_view(session: Session, finding_id: int) -> FindingView:
     return _view(*found)
 
 
+def model_findings(session: Session, model_id: int) -> list[FindingView]:
+    """Every finding of a model, open and closed, in the order they were raised, without a
+    permission check (the audit report reads it after its own)."""
+    rows = session.exec(_query().where(col(Finding.model_id) == model_id).order_by(col(Finding.id)))
+    return [_view(*row) for row in rows]
+
+
 def _check_choice(
     problems: list[str], what: str, value: str | None, choices: Sequence[str]
 ) -> None:

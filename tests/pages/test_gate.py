@@ -78,7 +78,8 @@ def test_owner_submits_and_risk_manager_approves_through_the_page(
     assert list(raci["Role"]) == ["model owner", "risk manager", "sme", "validator"]
     assert list(raci["Accountable"]) == ["", "A", "", ""]
     assert any(
-        "I submit the business scoping gate of version 1 of credit-logit" in t.value for t in at.text
+        "I submit the business scoping gate of version 1 of credit-logit" in t.value
+        for t in at.text
     )
     _sign(at, password="wrong password")
     assert [e.value for e in at.error] == [WRONG_SIGNING_PASSWORD]

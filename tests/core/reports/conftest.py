@@ -16,6 +16,7 @@ from core.demo.seed import DEMO_MODELS, DEMO_PASSWORD, DEMO_USERS, DEMO_VOCABULA
 from core.reports import GeneratedReport, generate_report
 from core.rules.gates import Act
 from core.services.evidence import compute_explanation, evaluate_version
+from core.services.findings import raise_finding
 from core.services.gate_status import gate_status
 from core.services.gates import sign_gate
 from core.services.inventory import register_version
@@ -26,6 +27,7 @@ from core.services.users import add_user, get_user
 from core.tables import User
 
 #: Markup that must print as text: HTML, a closing cell, a script.
+FINDING = "Declines of self-employed applicants look high to underwriting."
 HOSTILE = '<script>alert("x")</script> </td></tr> <b>bold</b> & {{ jinja }}'
 #: Names in other scripts: accents, Chinese, Arabic.
 NON_LATIN = "Zoë Ångström 张伟 محمد"
@@ -129,6 +131,16 @@ def governed(session: Session, demo_files: DemoFiles) -> Governed:
     responsible, accountable = roles_of_gate(session, result.version_id, "business_scoping")
     sign(session, out, "business_scoping", Act.submit, responsible, "I submit the business case")
     sign(session, out, "business_scoping", Act.approve, accountable, "I approve the business case")
+    raise_finding(
+        session=session,
+        actor=users["sme"],
+        version_id=result.version_id,
+        type="business",
+        severity="medium",
+        description=f"{FINDING} {HOSTILE}",
+        evidence_links=["record 17"],
+    )
+    session.commit()
     return out
 
 

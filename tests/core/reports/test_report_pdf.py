@@ -13,7 +13,7 @@ from core.reports import generate_report, list_reports, report_pdf
 from core.services.evidence import latest_evidence
 from core.services.gate_status import gate_status
 from core.tables import AuditEvent, ReportArchive
-from tests.core.reports.conftest import HOSTILE, NON_LATIN, Governed, pdftotext
+from tests.core.reports.conftest import FINDING, HOSTILE, NON_LATIN, Governed, pdftotext
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-results"
 SECTIONS = (
@@ -66,7 +66,9 @@ def test_every_section_key_number_name_and_meaning_is_in_the_text(
     )  # fmt: skip
     assert approver.printed_name in text and NON_LATIN in approver.printed_name
     assert "association, not causation" in text
-    assert "There is no findings register yet" in text
+    # The findings register's entry, with who raised it; open, and medium, so it blocks nothing.
+    assert FINDING in text and "1 open finding(s)." in text
+    assert "raised by Sam Subject-Expert" in text
     assert re.search(r"page 1 of \d+", text)
     assert "no harmonised standards recorded" in text
     assert re.search(r"EU AI Act Annex IV: \d of 9 recorded \(\d+% complete\)", text)
