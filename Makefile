@@ -68,7 +68,7 @@ TEST_WORKERS ?= auto
 test: $(DEV_STAMP) system-deps lint
 	@if [ -z "$$GATEHOUSE_TEST_POSTGRES_URL" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
 	  export GATEHOUSE_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test; fi; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
 
 bench: $(DEV_STAMP)
 	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
