@@ -8,6 +8,7 @@ so the page and the audit PDF always show the same numbers. Pure: no database, n
 from core.charts.data import Band, BarChart, BarSeries, LineChart, LineSeries, PointChart, RefLine
 from core.charts.evidence import calibration_chart, group_rates_chart, roc_chart, segment_chart
 from core.charts.explanations import (
+    MAX_BEESWARM_FEATURES,
     beeswarm_chart,
     dependence_chart,
     importance_chart,
@@ -15,6 +16,7 @@ from core.charts.explanations import (
 )
 
 __all__ = [
+    "MAX_BEESWARM_FEATURES",
     "Band",
     "BarChart",
     "BarSeries",
