@@ -20,6 +20,21 @@ from core.services.inventory import (
 )
 from core.services.risk import risk_columns
 
+#: The inventory's optional columns, in the order they are shown, with their headers.
+COLUMNS = {
+    "stage": "Stage",
+    "risk_tier": "Risk tier",
+    "version": "Version",
+    "next_review": "Next review",
+    "open_findings": "Open findings",
+    "gate_status": "Gates",
+    "overdue": "Overdue",
+    "needs_review": "Needs review",
+    "business_unit": "Business unit",
+    "owner": "Owner",
+    "purpose": "Purpose",
+}
+
 user = user_session.signed_in_user()
 st.title("Inventory")
 
@@ -91,24 +106,21 @@ else:
     for column in ("purpose", "owner", "business_unit", "stage", "gate_status"):
         frame[column] = frame[column].map(plain_text)
     frame["next_review"] = frame["next_review"].map(plain_text)
+    # What a reviewer asks first comes first, so it is in view at 1400 px; long text last.
+    # Every column can be shown or hidden, and the choice is said above the table.
+    with st.expander("Columns"):
+        shown = st.multiselect(
+            "Columns shown",
+            list(COLUMNS),
+            default=list(COLUMNS),
+            format_func=COLUMNS.__getitem__,
+            key="inv_columns",
+        )
+    hidden = [COLUMNS[c] for c in COLUMNS if c not in shown]
+    if hidden:
+        st.caption("Hidden columns: " + ", ".join(hidden) + ".")
     table = st.dataframe(
-        frame[
-            [
-                "open",
-                "name",
-                "purpose",
-                "owner",
-                "business_unit",
-                "risk_tier",
-                "stage",
-                "version",
-                "next_review",
-                "overdue",
-                "needs_review",
-                "open_findings",
-                "gate_status",
-            ]
-        ],
+        frame[["open", "name", *[c for c in COLUMNS if c in shown]]],
         hide_index=True,
         width="stretch",
         key="inv_table",
@@ -117,16 +129,16 @@ else:
             "open": open_column(),
             "name": "Model",
             "purpose": st.column_config.TextColumn("Purpose", width="large"),
+            "gate_status": st.column_config.TextColumn("Gates", width="medium"),
             "owner": "Owner",
             "business_unit": "Business unit",
             "risk_tier": "Risk tier",
             "stage": "Stage",
-            "version": st.column_config.NumberColumn("Version", format="v%d"),
+            "version": st.column_config.NumberColumn("Version", format="v%d", width="small"),
             "next_review": st.column_config.TextColumn("Next review"),
             "overdue": st.column_config.CheckboxColumn("Overdue"),
             "needs_review": st.column_config.CheckboxColumn("Needs review"),
-            "open_findings": "Open findings",
-            "gate_status": "Gates",
+            "open_findings": st.column_config.NumberColumn("Open findings", width="small"),
         },
     )
     open_selected_model(table, [int(i) for i in frame["id"]], columns=("open", "name"))

@@ -74,3 +74,21 @@ def test_a_date_that_cannot_be_read_says_how_to_type_it(signed_in, demo_models) 
     tomorrow = date.today() + timedelta(days=1)
     at.text_input(key="inv_as_of_text").input(tomorrow.isoformat()).run()
     assert f"{tomorrow.isoformat()} is after {date.today().isoformat()}" in at.error[0].value
+
+
+def test_every_column_is_shown_until_the_reader_hides_it_and_then_it_says_so(
+    signed_in, demo_models
+) -> None:  # type: ignore[no-untyped-def]
+    at = signed_in("risk_manager")
+    at.switch_page(PAGE).run()
+    columns = list(at.dataframe[0].value.columns)
+    # What a reviewer asks first comes right after the name, long text last.
+    assert columns[:8] == [
+        "open", "name", "stage", "risk_tier", "version", "next_review", "open_findings",
+        "gate_status",
+    ]  # fmt: skip
+    assert columns[-1] == "purpose" and not any("Hidden" in c.value for c in at.caption)
+    at.multiselect(key="inv_columns").unselect("purpose").unselect("owner").run()
+    assert not at.exception
+    assert {"purpose", "owner"}.isdisjoint(at.dataframe[0].value.columns)
+    assert any(c.value == "Hidden columns: Owner, Purpose." for c in at.caption)
