@@ -36,13 +36,13 @@ from core.services.gate_status import (
     refresh_staleness,
 )
 from core.services.gates import NOT_NOW, open_gates, sign_gate
-from core.services.inventory import register_version
+from core.services.inventory import edit_card, register_version
 from core.services.notifications import inbox
 from core.services.permissions import OPERATOR
 from core.services.reviews import my_reviews
 from core.services.signatures import SIGNING_LOCKED, WRONG_SIGNING_PASSWORD
 from core.services.users import add_user
-from core.tables import AuditCheckpoint, AuditEvent, Evidence, GateAct, User, utcnow
+from core.tables import AuditCheckpoint, AuditEvent, Evidence, GateAct, ModelVersion, User, utcnow
 
 PW = "a long enough password"
 PEOPLE = {
@@ -383,6 +383,35 @@ def test_new_evidence_makes_an_approval_stale_with_the_change(
     _sign(session, p["devi"], version_id, "development", Act.submit)
     _sign(session, p["olivia"], version_id, "development", Act.approve)
     assert _state(session, version_id, "development") == "approved"
+
+
+def test_editing_a_signed_card_field_makes_the_approval_stale(
+    session: Session, people: dict[str, User], version_id: int
+) -> None:
+    p = people
+    _through_development(session, p, version_id)
+    model_id = session.get(ModelVersion, version_id).model_id  # type: ignore[union-attr]
+    # A field the scoping gate did not sign leaves its approval standing.
+    edit_card(
+        session=session, actor=p["olivia"], model_id=model_id, changes={"restrictions": "EU only."}
+    )
+    session.commit()
+    assert _state(session, version_id, "business_scoping") == "approved"
+    edit_card(
+        session=session,
+        actor=p["olivia"],
+        model_id=model_id,
+        changes={"purpose": "Decide on consumer and small-business credit."},
+    )
+    session.commit()
+    assert _state(session, version_id, "business_scoping") == "stale"
+    assert _state(session, version_id, "development") == "approved"  # it signed no card field
+    view = next(
+        g
+        for g in gate_status(session=session, version_id=version_id).gates
+        if g.gate_id == "business_scoping"
+    )
+    assert "card field purpose edited" in view.changes
 
 
 def test_reproducing_the_signed_evidence_leaves_the_approval_standing(

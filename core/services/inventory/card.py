@@ -19,6 +19,7 @@ from core.errors import InputProblems, PermissionDenied, SegregationOfDuties
 from core.rules.card_fields import CARD_FIELDS
 from core.rules.kpis import KPI_TARGETS_FIELD, parse_kpi_targets
 from core.services.audit import append_event
+from core.services.gate_status import refresh_staleness
 from core.services.inventory.results import CardRevisionEntry
 from core.services.inventory.versions import get_model, record_snapshot
 from core.services.permissions import (
@@ -288,4 +289,8 @@ def edit_card(
     )
     record_people_change(session, actor, model, assigned)
     session.flush()
+    # An approval that signed one of these fields no longer stands for the card as it is.
+    versions = select(ModelVersion.id).where(col(ModelVersion.model_id) == model.id)
+    for version_id in session.exec(versions).all():
+        refresh_staleness(session, version_id or 0, reason="card edited")
     return diff
