@@ -6,6 +6,7 @@ import streamlit as st
 from app import session as user_session
 from app.ui import attempt, text
 from app.ui.reports import report_panel
+from app.waiver_form import waiver_form
 from core.rules.gates import GATE_TITLES, Act
 from core.rules.segregation import roles_for_act
 from core.services.gate_status import gate_status, gate_summaries
@@ -132,6 +133,16 @@ with tab_evidence:
                 f"{w['justification']} (controls: {w['controls']})"
             ),
             icon=":material/gpp_maybe:",
+        )
+    if view.state not in ("approved", "not started"):
+        waiver_form(
+            me=me,
+            version_id=choice.version_id,
+            gate_id=gate_id,
+            gate_title=view.title,
+            model=status.model,
+            version=status.version,
+            requirements=view.requirements,
         )
 with tab_raci:
     roles = sorted(

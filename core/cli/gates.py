@@ -193,13 +193,6 @@ def gate_waive(
     as_json: bool,
 ) -> None:
     """Waive a failed check until a date (a risk manager's signed act)."""
-    problems = []
-    if not justification.strip():
-        problems.append("A waiver needs a written justification; give --justification.")
-    if not controls.strip():
-        problems.append("A waiver needs its compensating controls; give --controls.")
-    if problems:
-        raise InputProblems(problems)
     request = WaiverRequest(
         check=check, justification=justification, controls=controls, expires_at=parse_when(expires)
     )

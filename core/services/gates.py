@@ -55,6 +55,12 @@ NO_GATES = (
 WAIVER_PAST = "A waiver's expiry date must be in the future; {date} has passed."
 WAIVER_CHECK = "A waiver names the failed check it lets pass; give the check's name (e.g. selection_rate_ratio)."
 WAIVE_ROLE = "{who} may not waive a check: a waiver is signed by a risk_manager."
+WAIVER_JUSTIFICATION = (
+    "A waiver needs a written justification of why the failed check may pass; write one."
+)
+WAIVER_CONTROLS = (
+    "A waiver needs the compensating controls that stand in for the failed check; name them."
+)
 BAD_OPINION = "The opinion {opinion!r} is unknown; use concur, concern or object."
 _HINTS = {
     GateState.not_started: "the gate before it must be approved first.",
@@ -268,6 +274,10 @@ def _sign(
         problems = []
         if waiver is None or not waiver.check.strip():
             problems.append(WAIVER_CHECK)
+        if waiver is not None and not waiver.justification.strip():
+            problems.append(WAIVER_JUSTIFICATION)
+        if waiver is not None and not waiver.controls.strip():
+            problems.append(WAIVER_CONTROLS)
         if waiver is not None and waiver.expires_at <= utcnow():
             problems.append(WAIVER_PAST.format(date=f"{waiver.expires_at:%Y-%m-%d %H:%M}"))
         if problems:

@@ -21,8 +21,10 @@ PASSWORD = "a long enough password"
 def run(db_url: str, demo_files: DemoFiles):  # type: ignore[no-untyped-def]
     runner = CliRunner()
 
-    def invoke(*args: str, user: str | None = "olivia", input: str | None = None):  # type: ignore[no-untyped-def]
-        env = {"GATEHOUSE_USER": user or "", "GATEHOUSE_PASSWORD": PASSWORD}
+    def invoke(  # type: ignore[no-untyped-def]
+        *args: str, user: str | None = "olivia", input: str | None = None, password: str = PASSWORD
+    ):
+        env = {"GATEHOUSE_USER": user or "", "GATEHOUSE_PASSWORD": password}
         return runner.invoke(main, list(args), env=env, input=input)
 
     first = invoke("init", "--json", user=None)
