@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.navigation import page_path
+from app.navigation import NAVIGATION, page_path
 from app.ui import escape_label, escape_markdown
 from app.ui.links import OPEN, OPEN_SELECTION, open_column, open_selected_model
 from core.rules.gates import GATE_TITLES
@@ -27,9 +27,11 @@ SEVERITIES = ("critical", "high", "medium", "low")
 
 
 def findings_page() -> str | None:
-    """The Findings page's path when the page is installed, else None (tables only)."""
+    """The Findings page's path when the page is installed and in the navigation (a link to
+    a page the navigation does not hold fails), else None: the tables stand alone."""
     path = page_path("findings.py")
-    return path if Path(path).exists() else None
+    listed = any(file == "findings.py" for pages in NAVIGATION.values() for file, *_ in pages)
+    return path if listed and Path(path).exists() else None
 
 
 def _gate_title(gate_id: str) -> str:
