@@ -116,7 +116,7 @@ def _lists(kpis: GovernanceKpis, drift: Sequence[DriftAlert]) -> None:
         if missing:
             _model_table(missing, "kpi_production", "What is missing")
         else:
-            st.caption("None: nothing to list.")
+            st.caption("Nothing to list: every model in production has its gates approved.")
 
     with st.expander(f"Overdue periodic reviews ({kpis.overdue_reviews_total})"):
         if kpis.overdue_reviews:
@@ -255,7 +255,7 @@ def show_governance_tiles(kpis: GovernanceKpis, drift: Sequence[DriftAlert]) -> 
         kpis.waiting_gates_total,
         help="Submitted gates waiting for their approvers.",
     )
-    row1[1].caption(f"Oldest waiting {_days(oldest)}." if oldest is not None else "None waiting.")
+    row1[1].caption(f"Oldest waiting {_days(oldest)}." if oldest is not None else "No gate waits.")
     row1[2].metric(
         "First-time approval rate",
         "—" if rate is None else f"{rate:.0%}",
