@@ -1,14 +1,22 @@
-"""Portfolio dashboard: where the models stand, what needs attention, and the audit trail."""
+"""Portfolio dashboard: the governance KPIs with the lists behind them, business value, where
+the models' evidence stands, and the audit trail."""
 
 import pandas as pd
 import streamlit as st
 
 from app import session as user_session
+from app.charts.governance import show_governance_charts
+from app.dashboard_business import show_business_kpis
+from app.dashboard_kpis import show_governance_tiles
+from app.dashboard_teams import show_team_leaderboard
 from app.navigation import page_path
 from app.ui import attempt, escape_markdown
 from app.ui.links import OPEN, OPEN_SELECTION, open_column, open_selected_model
 from core.services.audit import verify_chain
+from core.services.business_kpis import business_kpis
 from core.services.dashboard import dashboard_summary
+from core.services.kpi_lists import drift_alert_list
+from core.services.kpis import governance_kpis
 from core.services.reviews import my_reviews
 
 user = user_session.signed_in_user()
@@ -24,10 +32,27 @@ if waiting:
     )
     st.page_link(page_path("reviews.py"), label="Open My reviews", icon=":material/inbox:")
 
+
+def _governance(s):  # type: ignore[no-untyped-def]
+    actor = user_session.actor(s)
+    kpis = governance_kpis(session=s, actor=actor)
+    drift = drift_alert_list(session=s, actor=actor, now=kpis.as_of)
+    return kpis, drift, business_kpis(session=s, actor=actor)
+
+
+governance = attempt(_governance)
+if governance is not None:
+    kpis, drift, business = governance
+    show_governance_tiles(kpis, drift)
+    show_governance_charts(kpis)
+    show_team_leaderboard(kpis)
+    show_business_kpis(business)
+
 summary = attempt(lambda s: dashboard_summary(session=s, actor=user_session.actor(s)))
 if summary is None:
     st.stop()
 overview, failing, missing = summary.models, summary.failing, summary.missing
+st.subheader("Models and their evidence")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Models", len(overview))
 c2.metric("In production", summary.in_production)

@@ -68,7 +68,7 @@ def test_open_on_the_dashboard_switches_to_the_model_in_this_tab(
     at = signed_in("sme")
     assert [t.value for t in at.title] == ["Dashboard"]
     _no_link_columns(at)
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if d.key == "dash_table")
     row = list(table["Model"]).index("credit-forest")
     _select(at, "dash_table", row, "Model")
     assert not at.exception
