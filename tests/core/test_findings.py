@@ -15,7 +15,7 @@ from core.errors import AuthenticationFailed, GateBlocked, InputProblems, NotFou
 from core.rules.gates import Act, plan_from_pack_tier
 from core.services.audit import verify_chain
 from core.services.finding_reminders import remind_overdue_findings
-from core.services.finding_views import finding_history, get_finding, list_findings
+from core.services.finding_views import finding_history, get_finding, list_findings, owner_names
 from core.services.findings import (
     ACCEPT_NEEDS_RISK_MANAGER,
     BAD_MOVE,
@@ -438,6 +438,13 @@ def test_who_may_own_a_finding_is_everyone_with_a_role_on_the_model(
     )
     with pytest.raises(PermissionDenied):
         people_on_model(session=session, actor=p["milo"], model_id=model_id)
+    # The history keeps owners by id; readers get their usernames.
+    fid = _raise(session, p["sam"], version_id)
+    _update(session, p["sam"], fid, owner_id=p["carla"].id)
+    assert owner_names(session=session, actor=p["audrey"], finding_id=fid) == {
+        p["olivia"].id: "olivia",
+        p["carla"].id: "carla",
+    }
     deactivate_user(session=session, actor=OPERATOR, username="carla")
     session.commit()
     names = [
