@@ -26,6 +26,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str, tuple[Role, ...] | None]]] = {
     "Work": [
         ("reviews.py", "My reviews", ":material/inbox:", None),
         ("gate.py", "Gate sign-off", ":material/approval:", None),
+        ("findings.py", "Findings", ":material/flag:", None),
         ("register.py", "Register a model", ":material/upload:", REGISTER_ROLES),
     ],
     "Governance": [

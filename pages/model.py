@@ -6,6 +6,7 @@ import streamlit as st
 from app import session as user_session
 from app.card_editor import as_text, card_changes, card_inputs
 from app.compare_view import render_compare_tab
+from app.findings_view import model_findings_tab
 from app.navigation import PAGES_DIR, page_path
 from app.risk_view import render_risk_tab
 from app.ui import DASH, attempt, escape_markdown, pickers, plain_text
@@ -58,9 +59,20 @@ c2.metric("Risk tier", model.risk_tier or "not assessed")
 c3.metric("Versions", len(data["versions"]))
 c4.metric("Open findings", model.open_findings)
 
-card_tab, versions_tab, evidence_tab, compare_tab, history_tab, risk_tab, report_tab = st.tabs(
-    ["Model card", "Versions", "Evidence", "Compare versions", "History", "Risk", "Audit report"]
+tabs = st.tabs(
+    [
+        "Model card",
+        "Versions",
+        "Evidence",
+        "Compare versions",
+        "History",
+        "Risk",
+        "Findings",
+        "Audit report",
+    ]
 )
+card_tab, versions_tab, evidence_tab, compare_tab, history_tab, risk_tab = tabs[:6]
+findings_tab, report_tab = tabs[6:]
 
 
 with card_tab:
@@ -287,6 +299,9 @@ with history_tab:
 
 with risk_tab:
     render_risk_tab(model_id, model.owner_id, user)
+
+with findings_tab:
+    model_findings_tab(model_id)
 
 with report_tab:
     if model.current_version_id is None:

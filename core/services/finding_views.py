@@ -25,6 +25,7 @@ __all__ = [
     "get_finding",
     "list_findings",
     "load_view",
+    "owner_names",
     "status_label",
 ]
 
@@ -264,3 +265,19 @@ def finding_history(*, session: Session, actor: Actor, finding_id: int) -> list[
         )
         for r in rows
     ]
+
+
+def owner_names(*, session: Session, actor: Actor, finding_id: int) -> dict[int, str]:
+    """Usernames of every owner a finding's history names, so a reader sees "olivia -> sam"
+    where the history keeps user ids."""
+    history = finding_history(session=session, actor=actor, finding_id=finding_id)
+    ids = {
+        int(v)
+        for h in history
+        for v in h.changes.get("owner_id", [])
+        if isinstance(v, int) and not isinstance(v, bool)
+    }
+    if not ids:
+        return {}
+    rows = session.exec(select(User.id, User.username).where(col(User.id).in_(ids))).all()
+    return {int(i): str(name) for i, name in rows if i is not None}

@@ -15,7 +15,7 @@ from core.errors import AuthenticationFailed, GateBlocked, InputProblems, NotFou
 from core.rules.gates import Act, plan_from_pack_tier
 from core.services.audit import verify_chain
 from core.services.finding_reminders import remind_overdue_findings
-from core.services.finding_views import finding_history, get_finding, list_findings
+from core.services.finding_views import finding_history, get_finding, list_findings, owner_names
 from core.services.findings import (
     ACCEPT_NEEDS_RISK_MANAGER,
     BAD_MOVE,
@@ -31,7 +31,7 @@ from core.services.findings import (
 from core.services.findings_gate import BLOCKS, blocking
 from core.services.gates import open_gates, sign_gate
 from core.services.inventory import register_version
-from core.services.model_roles import NO_ROLE_ON_MODEL
+from core.services.model_roles import NO_ROLE_ON_MODEL, people_on_model, role_on_model_problem
 from core.services.notifications import inbox
 from core.services.permissions import OPERATOR
 from core.services.signatures import NEEDS_MEANING, WRONG_SIGNING_PASSWORD
@@ -414,6 +414,43 @@ def test_people_without_a_role_on_the_model_are_refused(
         _raise(session, p["sam"], version_id)
     # Reading the register is open to every role, the auditor included.
     assert [f.id for f in list_findings(session=session, actor=p["audrey"])] == [fid]
+
+
+def test_who_may_own_a_finding_is_everyone_with_a_role_on_the_model(
+    session: Session, people: dict[str, User], version_id: int
+) -> None:
+    p = people
+    model_id = session.exec(select(ModelEntry.id)).one()
+    owners = people_on_model(session=session, actor=p["sam"], model_id=model_id)
+    # Named on the card, or holding a role the RACI names, or a risk manager; not the ML
+    # engineer (not in this RACI) nor the auditor (who reads and changes nothing).
+    assert [o.username for o in owners] == ["carla", "devi", "olivia", "rita", "sam", "victor"]
+    assert owners[2].label == "Olivia (olivia)" and owners[2].user_id == p["olivia"].id
+    sentence = role_on_model_problem(
+        session=session, actor=p["audrey"], model_id=model_id, action="raise a finding"
+    )
+    assert sentence is not None and sentence.startswith("audrey may not raise a finding")
+    assert (
+        role_on_model_problem(
+            session=session, actor=p["sam"], model_id=model_id, action="raise a finding"
+        )
+        is None
+    )
+    with pytest.raises(PermissionDenied):
+        people_on_model(session=session, actor=p["milo"], model_id=model_id)
+    # The history keeps owners by id; readers get their usernames.
+    fid = _raise(session, p["sam"], version_id)
+    _update(session, p["sam"], fid, owner_id=p["carla"].id)
+    assert owner_names(session=session, actor=p["audrey"], finding_id=fid) == {
+        p["olivia"].id: "olivia",
+        p["carla"].id: "carla",
+    }
+    deactivate_user(session=session, actor=OPERATOR, username="carla")
+    session.commit()
+    names = [
+        o.username for o in people_on_model(session=session, actor=p["rita"], model_id=model_id)
+    ]
+    assert "carla" not in names
 
 
 def test_listing_filters_sorts_and_counts_open_findings(
