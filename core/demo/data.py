@@ -70,6 +70,7 @@ __all__ = [
     "DemoFiles",
     "age_band",
     "make_credit_applications",
+    "preprocessor",
     "split_train_eval",
     "train_demo_models",
     "write_demo_files",
@@ -256,7 +257,7 @@ def split_train_eval(
     return train.reset_index(drop=True), evaluation.reset_index(drop=True)
 
 
-def _preprocessor() -> ColumnTransformer:
+def preprocessor() -> ColumnTransformer:
     # Numeric columns are scaled even for trees (harmless there): a "passthrough" would be
     # stored as a FunctionTransformer, which core.files.artifacts does not trust.
     return ColumnTransformer(
@@ -288,7 +289,7 @@ def train_demo_models(train: pd.DataFrame, *, seed: int = DEFAULT_SEED) -> dict[
     }
     X, y = train[list(FEATURES)], train[TARGET].to_numpy()
     return {
-        name: Pipeline([("prepare", _preprocessor()), ("model", estimator)]).fit(X, y)
+        name: Pipeline([("prepare", preprocessor()), ("model", estimator)]).fit(X, y)
         for name, estimator in estimators.items()
     }
 

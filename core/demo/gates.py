@@ -25,7 +25,7 @@ from core.services.permissions import OPERATOR
 from core.services.users import DEMO_PASSWORD
 from core.tables import ModelEntry, User, utcnow
 
-__all__ = ["DEMO_SIGN_OFFS", "DemoAct", "seed_gates"]
+__all__ = ["DEMO_SIGN_OFFS", "DemoAct", "seed_gates", "sign_demo_act"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def _version_id(session: Session, name: str) -> int:
     return model.current_version_id
 
 
-def _sign(session: Session, users: Mapping[str, User], step: DemoAct) -> None:
+def sign_demo_act(session: Session, users: Mapping[str, User], step: DemoAct) -> None:
     waiver = (
         WaiverRequest(step.waive, step.comment, _CONTROLS, utcnow() + timedelta(days=180))
         if step.waive
@@ -155,7 +155,7 @@ def seed_gates(session: Session, stages: Mapping[str, Sequence[str]]) -> None:
     validation submitted."""
     users = {u.username: u for u in session.exec(select(User)).all()}
     for step in DEMO_SIGN_OFFS:
-        _sign(session, users, step)
+        sign_demo_act(session, users, step)
     for name, moves in stages.items():
         for stage in moves:
             promote_version(
@@ -170,7 +170,7 @@ def seed_gates(session: Session, stages: Mapping[str, Sequence[str]]) -> None:
     evaluate_version(session=session, actor=OPERATOR, version_id=logit, threshold=0.45)
     refresh_staleness(session, logit, reason="newer performance evidence at threshold 0.45")
     session.commit()
-    _sign(
+    sign_demo_act(
         session,
         users,
         DemoAct(

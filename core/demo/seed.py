@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -19,8 +18,10 @@ from core.demo.data import (
     DemoFiles,
     write_demo_files,
 )
+from core.demo.findings import seed_findings
 from core.demo.gates import seed_gates
 from core.demo.monitoring import seed_monitoring
+from core.demo.portfolio import seed_portfolio
 from core.demo.risk import seed_risk
 from core.errors import InputProblems
 from core.services.evidence import DEFAULT_ROWS, compute_explanation, evaluate_version
@@ -186,12 +187,6 @@ DEMO_MODELS: dict[str, dict[str, Any]] = {
 }
 
 
-def _register_demo_models(demo_dir: Path) -> list[dict[str, Any]]:
-    files = write_demo_files(demo_dir)
-    with session_scope() as session:
-        return register_demo_models(session, files)
-
-
 def register_demo_models(
     session: Session, files: DemoFiles, *, n_boot: int = 1000, explain_rows: int | None = None
 ) -> list[dict[str, Any]]:
@@ -313,11 +308,17 @@ def seed_demo(*, reset: bool = False, force: bool = False) -> DemoResult:
             )
     with session_scope() as session:
         ensure_shipped_pack(session)
-    models = _register_demo_models(settings.data_dir / "demo")
+    files = write_demo_files(settings.data_dir / "demo")
+    with session_scope() as session:
+        models = register_demo_models(session, files)
     with session_scope() as session:
         seed_risk(session)
     with session_scope() as session:
         seed_gates(session, {name: spec["stages"] for name, spec in DEMO_MODELS.items()})
     with session_scope() as session:
         seed_monitoring(session, settings.data_dir / "demo" / "batches")
+    with session_scope() as session:
+        seed_findings(session)
+    with session_scope() as session:
+        models += seed_portfolio(session, files, settings.data_dir / "demo" / "portfolio")
     return DemoResult(already_seeded=False, users=_logins(), models=models, warnings=warnings)
