@@ -139,6 +139,8 @@ PORTFOLIO: tuple[PortfolioModel, ...] = (
         acts=(
             *_SCOPING_SUBMITTED,
             ("business_scoping", Act.reject, "olivia", "State the KPIs and the baseline first."),
+            ("business_scoping", Act.submit, "sam", "KPIs and the manual baseline now stated."),
+            ("business_scoping", Act.approve, "olivia", "Clear now."),
         ),
         regularisation=0.7,
     ),
@@ -161,7 +163,12 @@ PORTFOLIO: tuple[PortfolioModel, ...] = (
     PortfolioModel(
         "staff-attrition", "HR analytics", "Estimate which teams risk losing staff this year.",
         "Plan hiring and retention budgets per team; never about one person.",
-        "Fewer unplanned vacancies.", "medium", acts=_SCOPING_SUBMITTED, regularisation=0.6,
+        "Fewer unplanned vacancies.", "medium",
+        acts=(
+            *_SCOPING_SUBMITTED,
+            ("business_scoping", Act.reject, "olivia", "Show how no one person is ever scored."),
+        ),
+        regularisation=0.6,
     ),
     PortfolioModel(
         "mortgage-affordability", "Consumer lending",
