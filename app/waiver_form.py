@@ -17,6 +17,7 @@ from app.ui import attempt, text
 from core.rules.gates import Act
 from core.services.gate_records import WaiverRequest
 from core.services.gates import sign_gate
+from core.services.permissions import WAIVER_ROLES
 
 __all__ = ["DEFAULT_WAIVER_DAYS", "failed_checks", "waiver_form"]
 
@@ -52,7 +53,7 @@ def waiver_form(
 ) -> None:
     """Offer a risk manager the waiver of a failed check; nothing for anyone else."""
     checks = failed_checks(requirements)
-    if not checks or not me.has("risk_manager"):
+    if not checks or not me.has(*WAIVER_ROLES):
         return
     key = f"waive_{version_id}_{gate_id}"
     fields = {

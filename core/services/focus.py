@@ -1,13 +1,16 @@
 """Which model and version a page opens on when nobody chose one: the one that matters most.
 
-That is a model's production version (the most recently promoted when several models have one),
-else the newest registered version; never the first name in the alphabet.
+That is a model's production version (when several models have one, the highest risk tier, then
+the most recently changed), else the newest registered version; never the first name in the
+alphabet.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from core.rules.risk import TIERS
 from core.tables import ModelEntry, ModelVersion
 
 __all__ = ["default_focus", "default_version_of"]
@@ -30,11 +33,17 @@ def default_version_of(*, session: Session, model_id: int) -> int | None:
 
 
 def default_focus(*, session: Session) -> tuple[int, int | None] | None:
-    """(model id, version id) to open on: a production model, else the newest model."""
+    """(model id, version id) to open on: the riskiest production model, else the newest model."""
+    # Unassessed models rank last: their risk is not known to matter.
+    tier_rank = sa.case(
+        {tier: rank for rank, tier in enumerate(reversed(TIERS))},
+        value=col(ModelEntry.risk_tier),
+        else_=len(TIERS),
+    )
     in_production = session.exec(
         select(ModelEntry.id)
         .where(col(ModelEntry.production_version_id).is_not(None))
-        .order_by(col(ModelEntry.updated_at).desc(), col(ModelEntry.id).desc())
+        .order_by(tier_rank, col(ModelEntry.updated_at).desc(), col(ModelEntry.id).desc())
         .limit(1)
     ).first()
     newest = (

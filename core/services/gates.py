@@ -23,7 +23,7 @@ from core.services import findings_gate
 from core.services.audit import append_event
 from core.services.gate_facts import VersionFacts, version_facts
 from core.services.gate_records import REVIEW_DAYS, WaiverRequest, gate_spec, record_act
-from core.services.permissions import roles_of
+from core.services.permissions import WAIVER_ROLES, roles_of
 from core.services.signatures import (
     confirm_signer,
     require_meaning,
@@ -268,7 +268,7 @@ def _sign(
         )
     roles = frozenset(roles_of(session, actor))
     if act is Act.waive:
-        chosen: str | None = "risk_manager" if "risk_manager" in roles else None
+        chosen: str | None = next((r.value for r in WAIVER_ROLES if r.value in roles), None)
         if chosen is None:
             raise PermissionDenied(WAIVE_ROLE.format(who=actor.username))
         problems = []

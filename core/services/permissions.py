@@ -38,6 +38,7 @@ __all__ = [
     "REVIEWER_ROLES",
     "ROLES",
     "USER_LIST_ROLES",
+    "WAIVER_ROLES",
     "Actor",
     "Operator",
     "Role",
@@ -90,6 +91,8 @@ REGISTER_ROLES: Final = (Role.developer, Role.model_owner, Role.admin)
 APPLICANT_DATA_ROLES: Final[tuple[Role, ...]] = tuple(Role)
 #: Assign a model's owner, developer and validator (besides the model's own owner).
 PEOPLE_ROLES: Final = (Role.risk_manager, Role.admin)
+#: Who signs a waiver of a failed check (a signing act; no admin exemption).
+WAIVER_ROLES: Final = (Role.risk_manager,)
 #: Edit a model's card.
 CARD_ROLES: Final = (Role.model_owner, Role.developer, Role.admin)
 #: Ingest production batches and their labels (monitoring a version in production).
