@@ -8,9 +8,26 @@ import streamlit as st
 from app.navigation import page_path
 from app.ui import attempt, escape_markdown
 from core.rules.gates import GATE_TITLES
-from core.services.gate_status import gate_status, gate_summaries
+from core.services.gate_status import VersionGates, gate_status, gate_summaries
 
-__all__ = ["render_gates_tab"]
+__all__ = ["gates_frame", "render_gates_tab"]
+
+
+def gates_frame(status: VersionGates) -> pd.DataFrame:
+    """A version's gates as a table: state, approvals, who is accountable, what each unlocks."""
+    return pd.DataFrame(
+        [
+            {
+                "Gate": g.title,
+                "State": g.state,
+                "Approvals": f"{g.approvals} of {g.spec.approvers}",
+                "Accountable": g.spec.accountable.replace("_", " "),
+                "Unlocks stage": g.spec.unlocks_stage or "—",
+                "Due": g.due_at.strftime("%Y-%m-%d") if g.due_at else "—",
+            }
+            for g in status.gates
+        ]
+    )
 
 
 def render_gates_tab(model_id: int, current_version_id: int | None) -> None:
@@ -29,23 +46,7 @@ def render_gates_tab(model_id: int, current_version_id: int | None) -> None:
     st.markdown(
         escape_markdown(f"Version {status.version} ({status.stage}): gates {shown.status}.")
     )
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "Gate": g.title,
-                    "State": g.state,
-                    "Approvals": f"{g.approvals} of {g.spec.approvers}",
-                    "Accountable": g.spec.accountable.replace("_", " "),
-                    "Unlocks stage": g.spec.unlocks_stage or "—",
-                    "Due": g.due_at.strftime("%Y-%m-%d") if g.due_at else "—",
-                }
-                for g in status.gates
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    st.dataframe(gates_frame(status), hide_index=True, width="stretch")
     waiting = [g for g in status.gates if g.state not in ("approved", "not started")]
     for g in waiting or status.gates[:1]:
         st.page_link(
