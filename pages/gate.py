@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import session as user_session
+from app.gates_panel import gates_frame
 from app.ui import attempt, text
 from app.ui.reports import report_panel
 from app.waiver_form import waiver_form
@@ -56,23 +57,7 @@ status = attempt(lambda s: gate_status(session=s, version_id=choice.version_id))
 if status is None:
     st.stop()
 
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "Gate": g.title,
-                "State": g.state,
-                "Approvals": f"{g.approvals} of {g.spec.approvers}",
-                "Accountable": g.spec.accountable.replace("_", " "),
-                "Unlocks stage": g.spec.unlocks_stage or "—",
-                "Due": g.due_at.strftime("%Y-%m-%d") if g.due_at else "—",
-            }
-            for g in status.gates
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
-)
+st.dataframe(gates_frame(status), hide_index=True, width="stretch")
 
 with st.expander("Audit report of this version", icon=":material/picture_as_pdf:"):
     report_panel(version_id=choice.version_id, key="gate_report")

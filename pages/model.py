@@ -7,6 +7,7 @@ from app import session as user_session
 from app.card_editor import as_text, card_changes, card_inputs
 from app.compare_view import render_compare_tab
 from app.findings_view import model_findings_tab
+from app.gates_panel import render_gates_tab
 from app.navigation import PAGES_DIR, page_path
 from app.risk_view import render_risk_tab
 from app.ui import DASH, attempt, escape_markdown, pickers, plain_text
@@ -53,11 +54,12 @@ if data is None:
     st.stop()
 model = data["model"]
 st.title(escape_markdown(model.name))
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("Stage", model.stage)
 c2.metric("Risk tier", model.risk_tier or "not assessed")
 c3.metric("Versions", len(data["versions"]))
-c4.metric("Open findings", model.open_findings)
+c4.metric("Gates", model.gate_status)
+c5.metric("Open findings", model.open_findings)
 
 tabs = st.tabs(
     [
@@ -67,12 +69,13 @@ tabs = st.tabs(
         "Compare versions",
         "History",
         "Risk",
+        "Gates",
         "Findings",
         "Audit report",
     ]
 )
 card_tab, versions_tab, evidence_tab, compare_tab, history_tab, risk_tab = tabs[:6]
-findings_tab, report_tab = tabs[6:]
+gates_tab, findings_tab, report_tab = tabs[6:]
 
 
 with card_tab:
@@ -299,6 +302,9 @@ with history_tab:
 
 with risk_tab:
     render_risk_tab(model_id, model.owner_id, user)
+
+with gates_tab:
+    render_gates_tab(model_id, model.current_version_id)
 
 with findings_tab:
     model_findings_tab(model_id)

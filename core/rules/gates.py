@@ -23,6 +23,7 @@ __all__ = [
     "Opinion",
     "Segregation",
     "next_state",
+    "rollup_status",
 ]
 
 #: The lifecycle gates, in order (identifiers used by the policy, the CLI and URLs).
@@ -55,6 +56,16 @@ class GateState(StrEnum):
     approved = "approved"
     rejected = "rejected"
     stale = "stale"
+
+
+def rollup_status(states: Sequence[str]) -> str:
+    """A version's gates in a few words: "not opened", "stale", "all approved", "n of m approved"."""
+    if not states:
+        return "not opened"
+    if GateState.stale.value in states:
+        return "stale"
+    done = sum(s == GateState.approved for s in states)
+    return "all approved" if done == len(states) else f"{done} of {len(states)} approved"
 
 
 class Act(StrEnum):

@@ -29,8 +29,8 @@ from core.rules.findings import (
 )
 from core.services.audit import append_event
 from core.services.finding_views import FindingView, load_view, status_label
-from core.services.inventory.versions import record_snapshot
 from core.services.model_roles import require_role_on_model
+from core.services.model_snapshots import record_snapshot
 from core.services.notifications import notify_roles, notify_users
 from core.services.permissions import Actor, Operator, Role, roles_of
 from core.services.signatures import confirm_signer, manifest_hash, require_meaning

@@ -14,6 +14,7 @@ from core.rules.gates import Act, GateSpec, GateState
 from core.services.audit import append_event
 from core.services.checkpoints import system_checkpoint
 from core.services.gate_facts import VersionFacts
+from core.services.gate_rollup import refresh_gate_status
 from core.services.notifications import notify_roles
 from core.services.signatures import manifest_hash, signing_manifest
 from core.tables import Gate, GateAct, User, Waiver, utcnow
@@ -144,6 +145,7 @@ def record_act(
         },
     )
     _after_move(session, facts, gate, spec, act, after)
+    refresh_gate_status(session, gate.version_id)
     return row
 
 

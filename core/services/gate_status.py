@@ -15,9 +15,10 @@ from sqlmodel import Session, col, select
 
 from core.errors import GateBlocked
 from core.rules.gate_evidence import check_key, judge_requirements
-from core.rules.gates import Act, GateSpec, GateState
+from core.rules.gates import Act, GateSpec, GateState, rollup_status
 from core.services.audit import append_event
 from core.services.gate_facts import VersionFacts, stored_checks, version_facts
+from core.services.gate_rollup import refresh_gate_status
 from core.services.gates import gate_spec, gates_of, waivers_in_force
 from core.services.notifications import notify_roles
 from core.tables import Evidence, Gate, GateAct, ModelEntry, ModelVersion, User, utcnow
@@ -267,14 +268,7 @@ class GateSummary:
     @property
     def status(self) -> str:
         """ "all approved", "n of m approved", "stale" or "not opened"."""
-        if not self.states:
-            return "not opened"
-        if GateState.stale.value in self.states.values():
-            return "stale"
-        done = sum(s == GateState.approved for s in self.states.values())
-        return (
-            "all approved" if done == len(self.states) else f"{done} of {len(self.states)} approved"
-        )
+        return rollup_status(list(self.states.values()))
 
 
 def gate_summaries(*, session: Session, model_id: int | None = None) -> list[GateSummary]:
@@ -368,6 +362,7 @@ def _mark_stale(
     gate.revision += 1
     gate.updated_at = now
     session.add(gate)
+    refresh_gate_status(session, gate.version_id)
     append_event(
         session=session,
         actor=None,

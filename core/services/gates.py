@@ -23,6 +23,7 @@ from core.services import findings_gate
 from core.services.audit import append_event
 from core.services.gate_facts import VersionFacts, version_facts
 from core.services.gate_records import REVIEW_DAYS, WaiverRequest, gate_spec, record_act
+from core.services.gate_rollup import refresh_gate_status
 from core.services.permissions import WAIVER_ROLES, roles_of
 from core.services.signatures import (
     confirm_signer,
@@ -128,6 +129,7 @@ def open_gates(
         session.add(gate)
         gates.append(gate)
     session.flush()
+    refresh_gate_status(session, version_id)
     append_event(
         session=session,
         actor=None,

@@ -21,9 +21,8 @@ from core.tables import AuditEvent, ModelEntry
 pytestmark = pytest.mark.sqlite_only  # the demo's content; the services run on both elsewhere
 
 
-def test_demo_signs_off_before_it_promotes_and_shows_every_gate_state(
-    session: Session, demo_files: DemoFiles
-) -> None:
+def seed_signed_demo(session: Session, demo_files: DemoFiles) -> None:
+    """The demo's people, its three models with small evidence, their risk and their gates."""
     for username, name, role in DEMO_USERS:
         add_user(session=session, actor=OPERATOR, username=username, password=DEMO_PASSWORD,
                  roles=[role], display_name=name)  # fmt: skip
@@ -34,6 +33,12 @@ def test_demo_signs_off_before_it_promotes_and_shows_every_gate_state(
     seed_risk(session)
     session.commit()
     seed_gates(session, {name: spec["stages"] for name, spec in DEMO_MODELS.items()})
+
+
+def test_demo_signs_off_before_it_promotes_and_shows_every_gate_state(
+    session: Session, demo_files: DemoFiles
+) -> None:
+    seed_signed_demo(session, demo_files)
 
     models = {m.name: m for m in session.exec(select(ModelEntry)).all()}
     views = {

@@ -10,20 +10,16 @@ from sqlmodel import Session, select
 
 from core.demo.data import DemoFiles
 from core.demo.findings import seed_findings
-from core.demo.gates import seed_gates
 from core.demo.monitoring import seed_monitoring
 from core.demo.portfolio import PORTFOLIO, seed_portfolio
-from core.demo.risk import seed_risk
-from core.demo.seed import DEMO_MODELS, DEMO_PASSWORD, DEMO_USERS, register_demo_models
 from core.rules.gates import GateState
 from core.services.audit import verify_chain
 from core.services.finding_views import list_findings
 from core.services.gate_status import check_promotion, gate_status
 from core.services.kpis import governance_kpis
 from core.services.permissions import OPERATOR
-from core.services.policy import ensure_shipped_pack
-from core.services.users import add_user
 from core.tables import ModelEntry, ModelVersion, MonitoringBatch
+from tests.core.test_demo_gates import seed_signed_demo
 
 pytestmark = pytest.mark.sqlite_only  # the demo's content; the services run on both elsewhere
 
@@ -31,16 +27,7 @@ pytestmark = pytest.mark.sqlite_only  # the demo's content; the services run on 
 def test_the_demo_portfolio_spans_teams_tiers_stages_and_gate_states(
     session: Session, demo_files: DemoFiles, tmp_path: Path
 ) -> None:
-    for username, name, role in DEMO_USERS:
-        add_user(session=session, actor=OPERATOR, username=username, password=DEMO_PASSWORD,
-                 roles=[role], display_name=name)  # fmt: skip
-    session.commit()
-    ensure_shipped_pack(session)
-    register_demo_models(session, demo_files, n_boot=20, explain_rows=40)
-    session.commit()
-    seed_risk(session)
-    session.commit()
-    seed_gates(session, {name: spec["stages"] for name, spec in DEMO_MODELS.items()})
+    seed_signed_demo(session, demo_files)
     seed_monitoring(session, tmp_path / "batches")
     session.commit()
     seed_findings(session)

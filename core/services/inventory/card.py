@@ -21,7 +21,8 @@ from core.rules.kpis import KPI_TARGETS_FIELD, parse_kpi_targets
 from core.services.audit import append_event
 from core.services.gate_status import refresh_staleness
 from core.services.inventory.results import CardRevisionEntry
-from core.services.inventory.versions import get_model, record_snapshot
+from core.services.inventory.versions import get_model
+from core.services.model_snapshots import record_snapshot
 from core.services.permissions import (
     CARD_ROLES,
     PEOPLE_ROLES,

@@ -20,6 +20,7 @@ from sqlmodel import Session, func, select
 from core.errors import InputProblems
 from core.files.datasets import LoadedData
 from core.files.store import sha256_file, store_file, stored_path
+from core.rules.gates import rollup_status
 from core.services.audit import append_event
 from core.services.environment import environment
 from core.services.inventory.card import (
@@ -32,7 +33,7 @@ from core.services.inventory.card import (
 from core.services.inventory.checks import CheckedInput, check_input
 from core.services.inventory.names import check_name
 from core.services.inventory.results import RegistrationResult
-from core.services.inventory.versions import record_snapshot
+from core.services.model_snapshots import record_snapshot
 from core.services.permissions import REGISTER_ROLES, Actor, require_role
 from core.services.trusted_types import trusted_type_names
 from core.tables import Dataset, ModelEntry, ModelVersion, StageChange
@@ -295,6 +296,7 @@ def _add_version(
     )
     model.current_version_id = version.id
     model.current_stage = "development"
+    model.gate_status = rollup_status([])  # a new version has no gates until its policy opens them
     record_snapshot(session, model)
     _record_registration(session, actor, checked, version, eval_row, train_row, trusted)
     return version

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from core.errors import GateBlocked, InputProblems, NotFound
@@ -17,13 +16,12 @@ from core.services.inventory.results import (
     StageEntry,
     VersionSummary,
 )
+from core.services.model_snapshots import record_snapshot
 from core.services.permissions import PROMOTE_ROLES, Actor, require_role
 from core.tables import (
-    OPEN_END,
     STAGES,
     Dataset,
     ModelEntry,
-    ModelSnapshot,
     ModelVersion,
     StageChange,
     User,
@@ -192,37 +190,6 @@ def version_summaries(*, session: Session, model_id: int) -> list[VersionSummary
         version_summary(session=session, version=v)
         for v in list_versions(session=session, model_id=model_id)
     ]
-
-
-def record_snapshot(session: Session, model: ModelEntry) -> None:
-    """Close the model's open snapshot and append one of its current columns."""
-    model.updated_at = utcnow()
-    session.add(model)
-    session.flush()
-    assert model.id is not None
-    session.execute(
-        sa.update(ModelSnapshot)
-        .where(col(ModelSnapshot.model_id) == model.id, col(ModelSnapshot.valid_to) == OPEN_END)
-        .values(valid_to=model.updated_at)
-    )
-    session.add(
-        ModelSnapshot(
-            model_id=model.id,
-            valid_from=model.updated_at,
-            name=model.name,
-            purpose=model.purpose,
-            business_unit=model.business_unit,
-            tags=model.tags,
-            owner_id=model.owner_id,
-            risk_tier=model.risk_tier,
-            current_version_id=model.current_version_id,
-            current_stage=model.current_stage,
-            production_version_id=model.production_version_id,
-            next_review_date=model.next_review_date,
-            open_findings=model.open_findings,
-            gate_status=model.gate_status,
-        )
-    )
 
 
 def promote_version(
