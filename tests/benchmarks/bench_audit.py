@@ -4,7 +4,7 @@ Prints, on SQLite and (when GATEHOUSE_TEST_POSTGRES_URL is set) PostgreSQL:
 - `audit verify` over 1,000,000 events (targets: under 10 s on SQLite, under 20 s on PostgreSQL),
   and the checkpoint's Merkle root over them;
 - audit appends per second from 8 threads writing at once (every append extends the one chain);
-- the median time of `gate status` for a version with seven gates (target under 20 ms).
+(`gate status` for a version with seven gates is bench_gate_status.py's.)
 Run: python tests/benchmarks/bench_audit.py [--events N]
 """
 
