@@ -5,6 +5,7 @@ that every path (page, CLI, API) goes through."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,9 +20,9 @@ from core.rules.gates import Act, GateSpec, GateState, rollup_status
 from core.services.audit import append_event
 from core.services.gate_facts import VersionFacts, stored_checks, version_facts
 from core.services.gate_rollup import refresh_gate_status
-from core.services.gates import gate_spec, gates_of, waivers_in_force
+from core.services.gates import gate_spec, gates_of
 from core.services.notifications import notify_roles
-from core.tables import Evidence, Gate, GateAct, ModelEntry, ModelVersion, User, utcnow
+from core.tables import Evidence, Gate, GateAct, ModelEntry, ModelVersion, User, Waiver, utcnow
 
 __all__ = [
     "PROMOTION_BLOCKED",
@@ -122,28 +123,45 @@ class VersionGates:
         }
 
 
-def _signatures(session: Session, gate: Gate) -> list[Signature]:
+def _version_acts(session: Session, version_id: int) -> dict[int, list[tuple[GateAct, str | None]]]:
+    """Every act on the version's gates with its signer's username, by gate, oldest first (one
+    query for all the gates, which a page reads on every rerun)."""
     rows = session.exec(
         select(GateAct, User.username)
         .join(User, col(User.id) == col(GateAct.actor_id), isouter=True)
-        .where(GateAct.gate_pk == gate.id)
+        .where(GateAct.version_id == version_id)
         .order_by(col(GateAct.id))
     ).all()
-    return [
-        Signature(
-            act=a.act,
-            printed_name=a.printed_name or "system",
-            username=username or "system",
-            role=a.role,
-            meaning=a.meaning,
-            comment=a.comment,
-            opinion=a.opinion,
-            signed_at=a.signed_at,
-            manifest_sha256=a.manifest_sha256,
-            round=a.round,
-        )
-        for a, username in rows
-    ]
+    out: dict[int, list[tuple[GateAct, str | None]]] = defaultdict(list)
+    for act, username in rows:
+        out[act.gate_pk].append((act, username))
+    return out
+
+
+def _signature(a: GateAct, username: str | None) -> Signature:
+    return Signature(
+        act=a.act,
+        printed_name=a.printed_name or "system",
+        username=username or "system",
+        role=a.role,
+        meaning=a.meaning,
+        comment=a.comment,
+        opinion=a.opinion,
+        signed_at=a.signed_at,
+        manifest_sha256=a.manifest_sha256,
+        round=a.round,
+    )
+
+
+def _version_waivers(session: Session, version_id: int) -> dict[str, list[Waiver]]:
+    """The version's waivers in force, by gate (one query)."""
+    rows = session.exec(
+        select(Waiver).where(Waiver.version_id == version_id, col(Waiver.expires_at) > utcnow())
+    ).all()
+    out: dict[str, list[Waiver]] = defaultdict(list)
+    for w in rows:
+        out[w.gate_id].append(w)
+    return out
 
 
 def _last_approval(session: Session, gate: Gate) -> GateAct | None:
@@ -203,10 +221,12 @@ def changes_since_signoff(
 def gate_status(*, session: Session, version_id: int) -> VersionGates:
     """Every gate of the version with what a reviewer needs to act on it."""
     facts = version_facts(session, version_id)
+    acts = _version_acts(session, version_id)
+    in_force = _version_waivers(session, version_id)
     views = []
     for gate in gates_of(session, version_id):
         spec = gate_spec(gate)
-        waivers = waivers_in_force(session, version_id, gate.gate_id)
+        waivers = in_force.get(gate.gate_id, [])
         standing = judge_requirements(
             spec.evidence,
             evidence=facts.evidence,
@@ -215,9 +235,10 @@ def gate_status(*, session: Session, version_id: int) -> VersionGates:
             waivers=[w.check_name for w in waivers],
             now=utcnow(),
         )
-        signatures = _signatures(session, gate)
+        gate_acts = acts.get(gate.id or 0, [])
+        signatures = [_signature(a, username) for a, username in gate_acts]
         changes: list[str] = []
-        last = _last_approval(session, gate)
+        last = next((a for a, _ in reversed(gate_acts) if a.act == Act.approve.value), None)
         if last is not None and gate.state in (GateState.approved, GateState.stale):
             changes = changes_since_signoff(session, json.loads(last.manifest_json), facts, spec)
         views.append(
