@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,14 +14,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.errors import GateBlocked
-from core.rules.gate_evidence import check_key, judge_requirements
+from core.rules.gate_evidence import judge_requirements
 from core.rules.gates import Act, GateSpec, GateState, rollup_status
 from core.services.audit import append_event
-from core.services.gate_facts import VersionFacts, stored_checks, version_facts
+from core.services.gate_changes import changes_since_signoff
+from core.services.gate_facts import VersionFacts, version_facts
 from core.services.gate_rollup import refresh_gate_status
 from core.services.gates import gate_spec, gates_of
 from core.services.notifications import notify_roles
-from core.tables import Evidence, Gate, GateAct, ModelEntry, ModelVersion, User, Waiver, utcnow
+from core.tables import Gate, GateAct, ModelEntry, ModelVersion, User, Waiver, utcnow
 
 __all__ = [
     "PROMOTION_BLOCKED",
@@ -30,7 +30,6 @@ __all__ = [
     "GateView",
     "Signature",
     "VersionGates",
-    "changes_since_signoff",
     "check_promotion",
     "gate_status",
     "gate_summaries",
@@ -171,51 +170,6 @@ def _last_approval(session: Session, gate: Gate) -> GateAct | None:
         .order_by(col(GateAct.id).desc())
         .limit(1)
     ).first()
-
-
-def _check_values(session: Session, evidence_id: int) -> dict[str, tuple[str, float | None]]:
-    row = session.get(Evidence, evidence_id)
-    if row is None:
-        return {}
-    checks = stored_checks(row.results_json)
-    out = {}
-    for c in checks:
-        label = c.get("label") or check_key(c)
-        where = f" for {c['feature']}" if c.get("feature") else ""
-        out[f"{check_key(c)}|{c.get('feature')}"] = (
-            f"{label}{where}",
-            (c.get("value") or {}).get("value"),
-        )
-    return out
-
-
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}" if abs(value) >= 0.01 else f"{value:.3g}"
-
-
-def changes_since_signoff(
-    session: Session, signed: Mapping[str, Any], facts: VersionFacts, spec: GateSpec
-) -> list[str]:
-    """What changed since a signature's manifest, in sentences with key numbers moved."""
-    changes: list[str] = []
-    now = facts.evidence_manifest(e.kind for e in spec.evidence)
-    for kind, old in signed.get("evidence", {}).items():
-        new = now.get(kind)
-        if new is None or new["sha256"] == old["sha256"]:
-            continue
-        changes.append(f"{kind} evidence #{old['evidence_id']} → #{new['evidence_id']}")
-        before = _check_values(session, old["evidence_id"])
-        after = _check_values(session, new["evidence_id"])
-        for key, (label, value) in after.items():
-            if key in before and before[key][1] != value:
-                changes.append(f"{label} {_fmt(before[key][1])} → {_fmt(value)}")
-    for kind in now.keys() - signed.get("evidence", {}).keys():
-        changes.append(f"new {kind} evidence #{now[kind]['evidence_id']}")
-    card_now = facts.card_fields(signed.get("card", {}).keys())
-    for name, value in signed.get("card", {}).items():
-        if card_now.get(name) != value:
-            changes.append(f"card field {name} edited")
-    return changes
 
 
 def gate_status(*, session: Session, version_id: int) -> VersionGates:
