@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from core.config import reset_settings
 from core.db import dispose_engines, get_engine, migrate
 from core.demo.data import DemoFiles, write_demo_files
 from core.files.sandbox import stop_server
+from tests.scratch_db import scratch_postgres
 
 POSTGRES_URL = os.environ.get("GATEHOUSE_TEST_POSTGRES_URL")
 # Every process the tests start inherits this mark, so the run can find what it left behind,
@@ -52,18 +51,8 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         if os.environ.get("GATEHOUSE_REQUIRE_POSTGRES") == "1":
             pytest.fail("GATEHOUSE_REQUIRE_POSTGRES=1 but GATEHOUSE_TEST_POSTGRES_URL is not set")
         pytest.skip("GATEHOUSE_TEST_POSTGRES_URL is not set")
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    name = f"gatehouse_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_postgres(POSTGRES_URL) as url:
         yield url
-    finally:
-        dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

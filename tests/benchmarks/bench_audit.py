@@ -16,12 +16,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -32,6 +30,7 @@ from core.rules.merkle import merkle_root
 from core.services.audit import GENESIS, append_event, canonical_json, event_hash, verify_chain
 from core.services.checkpoints import chain_hashes
 from core.tables import AuditEvent
+from tests.scratch_db import scratch_postgres
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -131,21 +130,8 @@ def main() -> None:
         if not pg:
             print("[postgresql] skipped: GATEHOUSE_TEST_POSTGRES_URL is not set")
             return
-        admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        name = f"gatehouse_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            run(
-                "postgresql",
-                make_url(pg).set(database=name).render_as_string(hide_password=False),
-                args.events,
-            )
-        finally:
-            dispose_engines()
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with scratch_postgres(pg, "gatehouse_bench") as url:
+            run("postgresql", url, args.events)
 
 
 if __name__ == "__main__":

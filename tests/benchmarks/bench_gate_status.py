@@ -14,11 +14,8 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -32,6 +29,7 @@ from core.services.gate_status import gate_status
 from core.services.gates import open_gates
 from core.services.inventory import register_version
 from core.services.permissions import OPERATOR
+from tests.scratch_db import scratch_postgres
 from tests.signoff import sign_off
 
 #: Every lifecycle gate, each with evidence to judge, as a critical tier would ask.
@@ -103,17 +101,8 @@ def main() -> None:
         os.environ["GATEHOUSE_DATA_DIR"] = tmp
         measure(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", Path(tmp), args.runs)
         if base := os.environ.get("GATEHOUSE_TEST_POSTGRES_URL"):
-            admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-            name = f"gatehouse_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = make_url(base).set(database=name).render_as_string(hide_password=False)
+            with scratch_postgres(base, "gatehouse_bench") as url:
                 measure(url, "postgresql", Path(tmp), args.runs)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
 
 
 if __name__ == "__main__":

@@ -16,13 +16,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -42,6 +40,7 @@ from core.tables import (
     User,
     UserRole,
 )
+from tests.scratch_db import scratch_postgres
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 WORDS = [
@@ -277,17 +276,8 @@ def main() -> None:
         if not pg:
             print("[postgresql] skipped: GATEHOUSE_TEST_POSTGRES_URL is not set")
             return
-        admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-        name = f"gatehouse_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = make_url(pg).set(database=name).render_as_string(hide_password=False)
-        try:
+        with scratch_postgres(pg, "gatehouse_bench") as url:
             measure(url, "postgresql", args)
-        finally:
-            get_engine(url).dispose()
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -14,12 +14,9 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -28,6 +25,7 @@ from core.db import dispose_engines, get_engine, migrate
 from core.services import kpis
 from core.services.permissions import OPERATOR
 from tests.kpi_portfolio import build_portfolio
+from tests.scratch_db import scratch_postgres
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -78,17 +76,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         measure(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", args)
     if base := os.environ.get("GATEHOUSE_TEST_POSTGRES_URL"):
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        name = f"gatehouse_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        with scratch_postgres(base, "gatehouse_bench") as url:
             measure(url, "postgresql", args)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

@@ -17,12 +17,10 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -32,6 +30,7 @@ from core.demo.risk import DEMO_ANSWERS
 from core.services.policy import ensure_shipped_pack, policy_for_model, thresholds_for_version
 from core.services.risk import assess_model
 from core.tables import Dataset, ModelEntry, ModelVersion, User, UserRole
+from tests.scratch_db import scratch_postgres
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -173,17 +172,8 @@ def main() -> None:
         dispose_engines()
     pg = os.environ.get("GATEHOUSE_TEST_POSTGRES_URL")
     if pg:
-        admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        db = f"gatehouse_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
-        try:
-            url = make_url(pg).set(database=db).render_as_string(hide_password=False)
+        with scratch_postgres(pg, "gatehouse_bench") as url:
             measure(url, "postgresql", args.models, args.assess)
-        finally:
-            dispose_engines()
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":
