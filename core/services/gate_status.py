@@ -276,11 +276,12 @@ def refresh_staleness(session: Session, version_id: int, *, reason: str = "") ->
     Services that change what gates sign (new evidence, card edits, a new policy or tier) call
     this in their own transaction, so an approval never outlives what it approved.
     """
+    approved = [g for g in gates_of(session, version_id) if g.state == GateState.approved]
+    if not approved:  # every evidence row and card edit comes here: most versions stop now
+        return []
     facts = version_facts(session, version_id)
     stale = []
-    for gate in gates_of(session, version_id):
-        if gate.state != GateState.approved:
-            continue
+    for gate in approved:
         last = _last_approval(session, gate)
         if last is None:
             continue
