@@ -16,7 +16,7 @@ from app.session import CurrentUser
 from app.ui import attempt, text
 from core.rules.gates import Act
 from core.services.gate_records import WaiverRequest
-from core.services.gates import sign_gate
+from core.services.gates import sign_gate, waiver_meaning
 from core.services.permissions import WAIVER_ROLES
 
 __all__ = ["DEFAULT_WAIVER_DAYS", "failed_checks", "waiver_form"]
@@ -33,22 +33,11 @@ def failed_checks(requirements: list[dict[str, Any]]) -> list[str]:
     )
 
 
-def waiver_meaning(check: str, gate: str, model: str, version: int, until: date) -> str:
-    """What the risk manager confirms: which check, which gate, which version, until when."""
-    return (
-        f"I waive the failed check {check} on the {gate.lower()} gate of version {version} "
-        f"of {model} until {until:%Y-%m-%d}, under the compensating controls stated."
-    )
-
-
 def waiver_form(
     *,
     me: CurrentUser,
     version_id: int,
     gate_id: str,
-    gate_title: str,
-    model: str,
-    version: int,
     requirements: list[dict[str, Any]],
 ) -> None:
     """Offer a risk manager the waiver of a failed check; nothing for anyone else."""
@@ -74,7 +63,9 @@ def waiver_form(
             key=fields["expires"],
         )
         assert isinstance(until, date)
-        meaning = waiver_meaning(check, gate_title, model, version, until)
+        meaning = attempt(lambda s: waiver_meaning(s, version_id, gate_id, check, until))
+        if meaning is None:
+            return
         with st.form(key):
             justification = st.text_area(
                 "Justification (why the check may fail for now)", key=fields["justification"]

@@ -124,9 +124,6 @@ with tab_evidence:
             me=me,
             version_id=choice.version_id,
             gate_id=gate_id,
-            gate_title=view.title,
-            model=status.model,
-            version=status.version,
             requirements=view.requirements,
         )
 with tab_raci:

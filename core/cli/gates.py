@@ -18,7 +18,7 @@ from core.errors import InputProblems
 from core.rules.gates import Act
 from core.services.gate_records import WaiverRequest
 from core.services.gate_status import VersionGates, gate_status
-from core.services.gates import sign_gate
+from core.services.gates import sign_gate, waiver_meaning
 from core.services.reviews import my_reviews
 from core.tables import User
 
@@ -196,7 +196,10 @@ def gate_waive(
     request = WaiverRequest(
         check=check, justification=justification, controls=controls, expires_at=parse_when(expires)
     )
-    text = meaning or f"I waive {check} on the {gate_id} gate until {expires}"
+    if not meaning:
+        with session_scope() as session:
+            meaning = waiver_meaning(session, version_id, gate_id, check, request.expires_at.date())
+    text = meaning
     _act(Act.waive, version_id, gate_id, text, justification, user, as_json, waiver=request)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -40,6 +40,7 @@ __all__ = [
     "gates_of",
     "open_gates",
     "sign_gate",
+    "waiver_meaning",
     "waivers_in_force",
 ]
 
@@ -343,8 +344,7 @@ def _check_can_close(session: Session, facts: VersionFacts, gate: Gate, spec: Ga
         raise GateBlocked(problems)
 
 
-def suggested_meaning(session: Session, version_id: int, gate_id: str, act: Act) -> str:
-    """The meaning shown to a signer before they confirm it."""
+def _gate_of(session: Session, version_id: int, gate_id: str) -> tuple[GateSpec, VersionFacts]:
     facts = version_facts(session, version_id)
     gate = next((g for g in gates_of(session, version_id) if g.gate_id == gate_id), None)
     if gate is None:
@@ -353,4 +353,21 @@ def suggested_meaning(session: Session, version_id: int, gate_id: str, act: Act)
                 version=facts.version.version, model=facts.model.name, gate=gate_id, gates="none"
             )
         )
-    return default_meaning(act, gate_spec(gate), facts)
+    return gate_spec(gate), facts
+
+
+def suggested_meaning(session: Session, version_id: int, gate_id: str, act: Act) -> str:
+    """The meaning shown to a signer before they confirm it."""
+    spec, facts = _gate_of(session, version_id, gate_id)
+    return default_meaning(act, spec, facts)
+
+
+def waiver_meaning(session: Session, version_id: int, gate_id: str, check: str, until: date) -> str:
+    """What a risk manager confirms when waiving: which check, gate and version, until when.
+    The Gate page and `gatehouse gate waive` both offer it."""
+    spec, facts = _gate_of(session, version_id, gate_id)
+    return (
+        f"I waive the failed check {check} on the {spec.title.lower()} gate of version "
+        f"{facts.version.version} of {facts.model.name} until {until:%Y-%m-%d}, under the "
+        "compensating controls stated."
+    )
