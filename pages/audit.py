@@ -53,7 +53,8 @@ page = attempt(
 if page is None:
     st.stop()
 
-st.caption(f"Page {len(cursors)} · {len(page.rows)} events, newest first")
+about = f" about {escape_markdown(model)}" if model else ""
+st.caption(f"Page {len(cursors)} · {len(page.rows)} events{about}, newest first")
 if not page.rows:
     st.info("No event matches these filters.")
 else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import time
 import uuid
@@ -29,6 +30,10 @@ LEFTOVER = ("gatehouse", "streamlit", "core.cli")
 # No worker thread in the test process: tests run jobs themselves (core.services.jobs.run_job), so what
 # a test sees never depends on a thread's timing. The browser tests' server runs one.
 os.environ["GATEHOUSE_APP_WORKER"] = "0"
+# Tests hash hundreds of passwords (every user they add, every re-authenticated signature):
+# OWASP's minimum argon2id parameters make each cost a fifth of the default's. The default
+# profile itself is checked in test_auth.
+os.environ.setdefault("GATEHOUSE_PASSWORD_HASHING", "owasp")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -36,6 +41,21 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def demo_files(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
     """The demo's data and models at a small size, written once per test run."""
     return write_demo_files(tmp_path_factory.mktemp("demo-files"), n_rows=3000)
+
+
+def _postgres_url() -> str:
+    """The PostgreSQL server the tests use, or a skip (a failure under GATEHOUSE_REQUIRE_POSTGRES)."""
+    if not POSTGRES_URL:
+        if os.environ.get("GATEHOUSE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("GATEHOUSE_REQUIRE_POSTGRES=1 but GATEHOUSE_TEST_POSTGRES_URL is not set")
+        pytest.skip("GATEHOUSE_TEST_POSTGRES_URL is not set")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend the test is parametrised with."""
+    return str(getattr(request, "param", "sqlite"))
 
 
 @pytest.fixture
@@ -47,23 +67,49 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
         dispose_engines()
         return
-    if not POSTGRES_URL:
-        if os.environ.get("GATEHOUSE_REQUIRE_POSTGRES") == "1":
-            pytest.fail("GATEHOUSE_REQUIRE_POSTGRES=1 but GATEHOUSE_TEST_POSTGRES_URL is not set")
-        pytest.skip("GATEHOUSE_TEST_POSTGRES_URL is not set")
-    with scratch_postgres(POSTGRES_URL) as url:
+    with scratch_postgres(_postgres_url()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per test process; each test's database is a copy."""
+    path = tmp_path_factory.mktemp("migrated") / "gatehouse.db"
+    migrate(f"sqlite:///{path}")
+    dispose_engines()  # checkpoints the write-ahead log into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per test process, that each test's database
+    is created from (CREATE DATABASE ... TEMPLATE), so no test pays for the migrations."""
+    with scratch_postgres(_postgres_url(), prefix="gatehouse_template") as url:
+        migrate(url)
+        dispose_engines()  # a template must have no connections
         yield url
 
 
 @pytest.fixture
-def db_url(empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A migrated database that the whole process uses as its configured database."""
-    monkeypatch.setenv("GATEHOUSE_DATABASE_URL", empty_db_url)
-    monkeypatch.setenv("GATEHOUSE_DATA_DIR", str(tmp_path / "data"))
-    reset_settings()
-    migrate(empty_db_url)
-    yield empty_db_url
-    reset_settings()
+def db_url(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A database at the latest schema that the whole process uses as its configured database:
+    a copy of a template migrated once per test process (test_migrations migrates from empty)."""
+    if backend == "sqlite":
+        path = tmp_path / "gatehouse.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        url_cm: contextlib.AbstractContextManager[str] = contextlib.nullcontext(f"sqlite:///{path}")
+    else:
+        template = request.getfixturevalue("migrated_postgres")
+        url_cm = scratch_postgres(_postgres_url(), template=template)
+    with url_cm as url:
+        monkeypatch.setenv("GATEHOUSE_DATABASE_URL", url)
+        monkeypatch.setenv("GATEHOUSE_DATA_DIR", str(tmp_path / "data"))
+        reset_settings()
+        yield url
+        reset_settings()
+        dispose_engines()
 
 
 @pytest.fixture
@@ -76,8 +122,11 @@ def session(db_url: str) -> Iterator[Session]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Every test that touches a database runs on both backends.
     sqlite_only = any(m.name == "sqlite_only" for m in metafunc.definition.iter_markers())
-    if "empty_db_url" in metafunc.fixturenames and not sqlite_only:
-        metafunc.parametrize("empty_db_url", BACKENDS, indirect=True)
+    if sqlite_only:
+        return
+    for name in ("empty_db_url", "backend"):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, BACKENDS, indirect=True)
 
 
 def _leftover_processes() -> list[tuple[int, str]]:

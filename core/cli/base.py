@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import importlib
 import json
 import os
 import sys
@@ -100,7 +101,45 @@ def cli_credentials(session: Session, username: str | None) -> tuple[Actor, str 
     return user, password
 
 
-@click.group()
+# Each command and the module that defines it. A module is imported only when its command runs
+# (or help lists it): the evidence and report modules pull in scikit-learn, SHAP and WeasyPrint,
+# seconds a worker, a sign-in or `gatehouse serve` should not pay for commands it never runs.
+COMMAND_MODULES: dict[str, str] = {
+    "admin": "core.cli.admin",
+    "audit": "core.cli.trail",  # the group is in core.cli.audit; trail adds its commands
+    "demo": "core.cli.setup",
+    "evaluate": "core.cli.evidence",
+    "evidence": "core.cli.evidence",
+    "explain": "core.cli.evidence",
+    "findings": "core.cli.findings",
+    "gate": "core.cli.gates",
+    "init": "core.cli.setup",
+    "model": "core.cli.models",
+    "monitor": "core.cli.monitor",
+    "policy": "core.cli.policy",
+    "report": "core.cli.report",
+    "reviews": "core.cli.gates",
+    "risk": "core.cli.risk",
+    "serve": "core.cli.setup",
+    "user": "core.cli.users",
+    "worker": "core.cli.setup",
+}
+
+
+class LazyCommands(click.Group):
+    """The root group: looks a command up in ``COMMAND_MODULES`` and imports its module, which
+    registers the command on this group, the first time it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(COMMAND_MODULES[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyCommands)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def main(debug: bool) -> None:
     """Gatehouse: model governance and review."""

@@ -5,6 +5,8 @@ Roles and permission checks live in ``core.services.permissions``.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import secrets
 from collections.abc import Mapping
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session, col, select
@@ -58,24 +60,42 @@ SSO_AMBIGUOUS = (
     "keep that e-mail address on one of them."
 )
 
-# argon2id with the library's defaults (RFC 9106 low-memory profile).
-_hasher = PasswordHasher()
-# Verified against for unknown users, so a wrong username costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# argon2id parameters by GATEHOUSE_PASSWORD_HASHING: RFC 9106's low-memory profile (the
+# library's default) or OWASP's minimum (m=19 MiB, t=2, p=1). Each hash records its parameters,
+# so either verifies any stored hash; a sign-in rehashes a password made with the other one.
+HASHING_PROFILES = {
+    "rfc9106": profiles.RFC_9106_LOW_MEMORY,
+    "owasp": dataclasses.replace(
+        profiles.RFC_9106_LOW_MEMORY, time_cost=2, memory_cost=19_456, parallelism=1
+    ),
+}
+
+
+@functools.cache
+def _hasher(profile: str) -> tuple[PasswordHasher, str]:
+    """The hasher of a profile, and a hash of a random password that unknown users are verified
+    against, so a wrong username costs as long as a wrong password."""
+    hasher = PasswordHasher.from_parameters(HASHING_PROFILES[profile])
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def _current() -> tuple[PasswordHasher, str]:
+    return _hasher(get_settings().password_hashing)
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of the password."""
-    return _hasher.hash(password)
+    return _current()[0].hash(password)
 
 
 def verify_password(password: str, password_hash: str) -> tuple[bool, str | None]:
-    """Whether the password matches, and a fresh hash when the stored one uses old parameters."""
+    """Whether the password matches, and a fresh hash when the stored one uses other parameters."""
+    hasher = _current()[0]
     try:
-        _hasher.verify(password_hash, password)
+        hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False, None
-    return True, hash_password(password) if _hasher.check_needs_rehash(password_hash) else None
+    return True, hash_password(password) if hasher.check_needs_rehash(password_hash) else None
 
 
 def _refusal() -> AuthenticationFailed:
@@ -150,7 +170,7 @@ def authenticate(*, session: Session, username: str, password: str) -> User:
         .execution_options(populate_existing=True)
     ).first()
     if user is None or user.password_hash is None:
-        verify_password(password, _DUMMY_HASH)
+        verify_password(password, _current()[1])
         reason = "unknown user" if user is None else "no password: single sign-on only"
         subject = name if user is None else str(user.id)
         raise _record_refusal(session, subject, "sign_in_refused", {"reason": reason})
@@ -159,7 +179,7 @@ def authenticate(*, session: Session, username: str, password: str) -> User:
         count, until = _count_failure(session, user, now)
         details = {"reason": "locked", "failed_logins": count, "locked_until": until}
         refusal = _record_refusal(session, str(user.id), "sign_in_refused", details)
-        verify_password(password, _DUMMY_HASH)  # a locked account answers as slowly as any
+        verify_password(password, _current()[1])  # a locked account answers as slowly as any
         raise refusal
     ok, new_hash = verify_password(password, user.password_hash)
     if not ok:

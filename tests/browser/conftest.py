@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,20 +41,39 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.contextmanager
-def demo_server(data: Path, prepare: Callable[[], None] | None = None) -> Iterator[str]:
-    """Seed the demo into ``data``, run ``prepare`` (services in this process, pointed at the
-    same database), then serve it; yields the base URL and prints the server log at the end."""
+def _env(data: Path) -> dict[str, str]:
     env = {**os.environ, "GATEHOUSE_DATA_DIR": str(data), "GATEHOUSE_APP_WORKER": "1"}
     env.pop("GATEHOUSE_DATABASE_URL", None)
-    gatehouse = [sys.executable, "-m", "core.cli"]
-    subprocess.run([*gatehouse, "demo"], env=env, check=True, capture_output=True)
+    return env
+
+
+GATEHOUSE = [sys.executable, "-m", "core.cli"]
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with the demo seeded, once per run: each server starts on a copy of it
+    (SQLite database, stored files and signing key), so a second server costs a copy, not a
+    second seeding."""
+    data = tmp_path_factory.mktemp("demo-seeded")
+    subprocess.run([*GATEHOUSE, "demo"], env=_env(data), check=True, capture_output=True)
+    return data
+
+
+@contextlib.contextmanager
+def demo_server(
+    seeded: Path, data: Path, prepare: Callable[[], None] | None = None
+) -> Iterator[str]:
+    """Copy the seeded demo into ``data``, run ``prepare`` (services in this process, pointed at
+    the same database), then serve it; yields the base URL and prints the server log at the end."""
+    shutil.copytree(seeded, data, dirs_exist_ok=True)
+    env = _env(data)
     if prepare is not None:
         prepare()
     port = _free_port()
     log = (data / "server.log").open("w")
     proc = subprocess.Popen(
-        [*gatehouse, "serve", "--port", str(port), "--address", "127.0.0.1"],
+        [*GATEHOUSE, "serve", "--port", str(port), "--address", "127.0.0.1"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -79,9 +99,9 @@ def demo_server(data: Path, prepare: Callable[[], None] | None = None) -> Iterat
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(seeded_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of `gatehouse serve` on a fresh SQLite database with the demo seeded."""
-    with demo_server(tmp_path_factory.mktemp("server-data")) as url:
+    with demo_server(seeded_demo, tmp_path_factory.mktemp("server-data")) as url:
         yield url
 
 

@@ -112,7 +112,7 @@ def _fresh_version(data: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def walk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
+def walk(seeded_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
     """Its own demo server (the walk changes the database other browser tests read)."""
     data = tmp_path_factory.mktemp("walk-data")
     ids: dict[str, int] = {}
@@ -121,7 +121,9 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
         mp.delenv("GATEHOUSE_DATABASE_URL", raising=False)
         reset_settings()
         try:
-            with demo_server(data, prepare=lambda: ids.update(_fresh_version(data))) as url:
+            with demo_server(
+                seeded_demo, data, prepare=lambda: ids.update(_fresh_version(data))
+            ) as url:
                 yield Walk(url=url, **ids)
         finally:
             dispose_engines()

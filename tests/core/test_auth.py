@@ -8,9 +8,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from core.config import get_settings, reset_settings
 from core.errors import AuthenticationFailed, InputProblems, PermissionDenied
 from core.services.audit import verify_chain
 from core.services.auth import (
+    HASHING_PROFILES,
     authenticate,
     end_session,
     exchange_ticket,
@@ -62,7 +64,41 @@ def test_old_parameters_are_upgraded_on_sign_in(session: Session) -> None:
     authenticate(session=session, username="vera", password=PASSWORD)
     session.commit()
     session.refresh(user)
-    assert PasswordHasher().check_needs_rehash(user.password_hash or "") is False
+    configured = HASHING_PROFILES[get_settings().password_hashing]
+    assert (
+        PasswordHasher.from_parameters(configured).check_needs_rehash(user.password_hash or "")
+        is False
+    )
+
+
+@pytest.mark.parametrize(
+    ("profile", "params"), [("", "m=65536,t=3,p=4"), ("owasp", "m=19456,t=2,p=1")]
+)
+def test_the_default_hashing_is_rfc_9106_and_owasp_is_its_minimum(
+    profile: str, params: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEHOUSE_PASSWORD_HASHING", profile)
+    reset_settings()
+    try:
+        made = hash_password(PASSWORD)
+        assert made.startswith(f"$argon2id$v=19${params}$")
+        assert verify_password(PASSWORD, made) == (True, None)
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+def test_an_unknown_hashing_profile_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEHOUSE_PASSWORD_HASHING", "md5")
+    reset_settings()
+    try:
+        with pytest.raises(
+            ValueError, match="GATEHOUSE_PASSWORD_HASHING='md5' is not one of rfc9106, owasp"
+        ):
+            get_settings()
+    finally:
+        monkeypatch.undo()
+        reset_settings()
 
 
 def _refusal(session: Session, username: str, password: str) -> AuthenticationFailed:

@@ -137,3 +137,30 @@ def test_evaluate_refusals_are_one_sentence_on_stderr(run, demo_files: DemoFiles
     assert refused.exit_code == 1 and "may not compute evidence" in refused.stderr
     bad = run("evaluate", str(version_id), "--sensitive", "nationality")
     assert bad.exit_code == 1 and "nationality" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_every_command_is_found_where_the_table_says_and_light_commands_stay_light() -> None:
+    """Each module registers exactly the commands COMMAND_MODULES sends to it, and a process that
+    runs a light command never imports scikit-learn, SHAP or WeasyPrint."""
+    import importlib
+    import subprocess
+    import sys
+
+    from core.cli.base import COMMAND_MODULES
+
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(module)
+    assert set(main.commands) == set(COMMAND_MODULES)
+    probe = (
+        "import sys\n"
+        "from core.cli import main\n"
+        "try:\n"
+        "    main(['user', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('sklearn', 'shap', 'weasyprint') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"

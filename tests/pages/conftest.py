@@ -15,6 +15,7 @@ from core.services.inventory import promote_version, register_version
 from core.services.permissions import OPERATOR
 from core.services.users import add_user, get_user
 from tests.signoff import sign_off
+from tests.snapshots import built_once
 
 ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
@@ -22,17 +23,21 @@ ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 @pytest.fixture
 def demo_users(session: Session) -> dict[str, str]:
     """The demo's users; maps each role to the first demo user holding it."""
-    for username, name, role in DEMO_USERS:
-        add_user(
-            session=session,
-            actor=OPERATOR,
-            username=username,
-            password=DEMO_PASSWORD,
-            roles=[role],
-            display_name=name,
-        )
-    session.commit()
-    return {role: username for username, _, role in reversed(DEMO_USERS)}
+
+    def build() -> dict[str, str]:
+        for username, name, role in DEMO_USERS:
+            add_user(
+                session=session,
+                actor=OPERATOR,
+                username=username,
+                password=DEMO_PASSWORD,
+                roles=[role],
+                display_name=name,
+            )
+        session.commit()
+        return {role: username for username, _, role in reversed(DEMO_USERS)}
+
+    return built_once(session, "demo_users", build)
 
 
 def sign_in(username: str, password: str = DEMO_PASSWORD) -> AppTest:
@@ -65,28 +70,32 @@ def demo_models(
 ) -> dict[str, int]:
     """The demo models registered through the real path, credit-gbm signed off and in
     production; maps name to version id."""
-    developer = get_user(session=session, username=demo_users["developer"])
-    out = {}
-    for name in demo_files.model_names:
-        result = register_version(
-            session=session,
-            actor=developer,
-            name=name,
-            artifact=demo_files.model_paths[name],
-            eval_data=demo_files.eval_csv,
-            train_data=demo_files.train_csv,
-            target=TARGET,
-            sensitive=SENSITIVE,
-            card={
-                "purpose": demo_files.purposes[name],
-                "business_unit": "Lending",
-                "vocabulary": DEMO_VOCABULARY,
-            },
+
+    def build() -> dict[str, int]:
+        developer = get_user(session=session, username=demo_users["developer"])
+        out = {}
+        for name in demo_files.model_names:
+            result = register_version(
+                session=session,
+                actor=developer,
+                name=name,
+                artifact=demo_files.model_paths[name],
+                eval_data=demo_files.eval_csv,
+                train_data=demo_files.train_csv,
+                target=TARGET,
+                sensitive=SENSITIVE,
+                card={
+                    "purpose": demo_files.purposes[name],
+                    "business_unit": "Lending",
+                    "vocabulary": DEMO_VOCABULARY,
+                },
+            )
+            out[name] = result.version_id
+        sign_off(session, out["credit-gbm"], "production")
+        promote_version(
+            session=session, actor=OPERATOR, version_id=out["credit-gbm"], stage="production"
         )
-        out[name] = result.version_id
-    sign_off(session, out["credit-gbm"], "production")
-    promote_version(
-        session=session, actor=OPERATOR, version_id=out["credit-gbm"], stage="production"
-    )
-    session.commit()  # as the page or command that registers would
-    return out
+        session.commit()  # as the page or command that registers would
+        return out
+
+    return built_once(session, "demo_models", build)

@@ -18,6 +18,7 @@ from core.services.evidence import compute_explanation, evaluate_version
 from core.services.permissions import OPERATOR
 from core.tables import ModelVersion
 from tests.pages.conftest import ENTRYPOINT
+from tests.snapshots import built_once
 
 pytestmark = pytest.mark.sqlite_only  # pages on SQLite; the services below them run on both
 
@@ -87,12 +88,18 @@ def open_url(at: AppTest, url_path: str) -> AppTest:
 def with_evidence(session: Session, demo_models: dict[str, int]) -> dict[str, int]:
     """Stored performance, fairness and explanation evidence for the production credit-gbm."""
     vid = demo_models["credit-gbm"]
-    evaluate_version(
-        session=session, actor=OPERATOR, version_id=vid, segments=["region"], n_boot=50
-    )
-    compute_explanation(session=session, actor=OPERATOR, version_id=vid, rows=300, background=50)
-    session.commit()
-    return demo_models
+
+    def build() -> dict[str, int]:
+        evaluate_version(
+            session=session, actor=OPERATOR, version_id=vid, segments=["region"], n_boot=50
+        )
+        compute_explanation(
+            session=session, actor=OPERATOR, version_id=vid, rows=300, background=50
+        )
+        session.commit()
+        return demo_models
+
+    return built_once(session, "navigation_evidence", build)
 
 
 def test_every_page_in_the_navigation_has_a_test_module() -> None:

@@ -3,6 +3,7 @@ and card text that is hostile (markup) and written in several scripts."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from core.config import reset_settings
+from core.db import dispose_engines, get_engine
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.demo.risk import DEMO_ANSWERS
 from core.demo.seed import DEMO_MODELS, DEMO_PASSWORD, DEMO_USERS, DEMO_VOCABULARY
@@ -23,6 +26,7 @@ from core.services.inventory import register_version
 from core.services.permissions import OPERATOR
 from core.services.policy import ensure_shipped_pack
 from core.services.risk import assess_model
+from core.services.signing import public_key_pem
 from core.services.users import add_user, get_user
 from core.tables import User
 
@@ -77,6 +81,11 @@ def roles_of_gate(session: Session, version_id: int, gate: str) -> tuple[str, st
 
 @pytest.fixture
 def governed(session: Session, demo_files: DemoFiles) -> Governed:
+    return build_governed(session, demo_files)
+
+
+def build_governed(session: Session, demo_files: DemoFiles) -> Governed:
+    """Register, evaluate, explain, assess, sign and raise a finding, as the fixtures' version."""
     ensure_shipped_pack(session)
     users = {}
     for username, name, role in DEMO_USERS:
@@ -152,3 +161,37 @@ def report(session: Session, governed: Governed) -> GeneratedReport:
     )
     session.commit()
     return made
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A report built once per test process, and the public key of the installation that sealed
+    it, for the tests that only read the file (its text, fonts, seal and tampering)."""
+
+    report: GeneratedReport
+    public_key: str
+    data_dir: Path  # holds the installation's private key, for a test playing an insider
+
+
+@pytest.fixture(scope="session")
+def sealed(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path, demo_files: DemoFiles
+) -> Sealed:
+    folder = tmp_path_factory.mktemp("sealed-report")
+    url = f"sqlite:///{folder / 'gatehouse.db'}"
+    shutil.copyfile(migrated_sqlite, folder / "gatehouse.db")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GATEHOUSE_DATABASE_URL", url)
+        mp.setenv("GATEHOUSE_DATA_DIR", str(folder / "data"))
+        reset_settings()
+        try:
+            with Session(get_engine(url), expire_on_commit=False) as session:
+                governed = build_governed(session, demo_files)
+                made = generate_report(
+                    session=session, actor=governed.users["auditor"], version_id=governed.version_id
+                )
+                session.commit()
+            return Sealed(made, public_key_pem(), folder / "data")
+        finally:
+            dispose_engines()
+            reset_settings()

@@ -13,7 +13,14 @@ from core.reports import generate_report, list_reports, report_pdf
 from core.services.evidence import latest_evidence
 from core.services.gate_status import gate_status
 from core.tables import AuditEvent, ReportArchive
-from tests.core.reports.conftest import FINDING, HOSTILE, NON_LATIN, Governed, pdftotext
+from tests.core.reports.conftest import (
+    FINDING,
+    HOSTILE,
+    NON_LATIN,
+    Governed,
+    Sealed,
+    pdftotext,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-results"
 SECTIONS = (
@@ -74,8 +81,8 @@ def test_every_section_key_number_name_and_meaning_is_in_the_text(
     assert re.search(r"EU AI Act Annex IV: \d of 9 recorded \(\d+% complete\)", text)
 
 
-def test_hostile_and_non_latin_text_prints_as_text(report, tmp_path: Path) -> None:
-    text = _flat(pdftotext(report.pdf, tmp_path))
+def test_hostile_and_non_latin_text_prints_as_text(sealed: Sealed, tmp_path: Path) -> None:
+    text = _flat(pdftotext(sealed.report.pdf, tmp_path))
     assert _flat(HOSTILE) in text
     assert NON_LATIN in text
     assert "crédit-gbm" in text
@@ -83,9 +90,9 @@ def test_hostile_and_non_latin_text_prints_as_text(report, tmp_path: Path) -> No
     assert "&lt;" not in text and "&amp;" not in text
 
 
-def test_pdf_a3b_is_declared_and_every_font_is_embedded(report, tmp_path: Path) -> None:
+def test_pdf_a3b_is_declared_and_every_font_is_embedded(sealed: Sealed, tmp_path: Path) -> None:
     path = tmp_path / "r.pdf"
-    path.write_bytes(report.pdf)
+    path.write_bytes(sealed.report.pdf)
     meta = subprocess.run(
         ["pdfinfo", "-meta", str(path)], check=True, capture_output=True, text=True
     )

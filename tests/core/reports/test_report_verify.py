@@ -7,18 +7,19 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
 
 from core.cli import main
+from core.config import reset_settings
 from core.reports import verify_offline, verify_report
 from core.reports.manifest import make_seal
 from core.reports.seal import open_seal, seal_region
 from core.reports.verify import BAD_SIGNATURE, BYTES_CHANGED, EVENT_NOT_PROVEN
 from core.rules.gates import Act
 from core.services.audit import event_hash
-from core.services.signing import public_key_pem
-from tests.core.reports.conftest import Governed, roles_of_gate, sign
+from tests.core.reports.conftest import Governed, Sealed, roles_of_gate, sign
 
 
 def _reseal(pdf: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
@@ -34,47 +35,51 @@ def _reseal(pdf: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
     return pdf[:start] + seal_region(seal, size) + pdf[start + size :]
 
 
-def test_a_good_file_verifies_offline(report) -> None:
-    result = verify_offline(report.pdf, public_key_pem())
+def test_a_good_file_verifies_offline(sealed: Sealed) -> None:
+    result = verify_offline(sealed.report.pdf, sealed.public_key)
     assert result.valid, result.problems
-    assert result.content_sha256 == report.content_sha256
-    assert result.pages == report.pages and result.events_proven > 0
+    assert result.content_sha256 == sealed.report.content_sha256
+    assert result.pages == sealed.report.pages and result.events_proven > 0
     assert result.signatures_proven == 2  # the submit and the approval, each found in the trail
 
 
-def test_one_changed_byte_anywhere_fails(report) -> None:
-    pdf = report.pdf
+def test_one_changed_byte_anywhere_fails(sealed: Sealed) -> None:
+    pdf = sealed.report.pdf
     for where in (len(pdf) // 5, len(pdf) // 2, len(pdf) - 40):
         bad = pdf[:where] + bytes([pdf[where] ^ 0x01]) + pdf[where + 1 :]
-        result = verify_offline(bad, public_key_pem())
+        result = verify_offline(bad, sealed.public_key)
         assert not result.valid and result.problems, where
 
 
-def test_a_removed_page_fails_even_with_the_seal_carried_over(report, tmp_path: Path) -> None:
+def test_a_removed_page_fails_even_with_the_seal_carried_over(
+    sealed: Sealed, tmp_path: Path
+) -> None:
     source = tmp_path / "r.pdf"
-    source.write_bytes(report.pdf)
+    source.write_bytes(sealed.report.pdf)
     quiet = {"check": True, "capture_output": True}
     subprocess.run(["pdfseparate", str(source), str(tmp_path / "p-%d.pdf")], **quiet)  # type: ignore[call-overload]
-    pages = [str(tmp_path / f"p-{i}.pdf") for i in range(1, report.pages + 1)]
+    pages = [str(tmp_path / f"p-{i}.pdf") for i in range(1, sealed.report.pages + 1)]
     del pages[1]
     subprocess.run(["pdfunite", *pages, str(tmp_path / "cut.pdf")], **quiet)  # type: ignore[call-overload]
     cut = (tmp_path / "cut.pdf").read_bytes()
     # poppler carries the attachment, seal and all, into the shorter file.
     assert cut.rfind(b'{"kind":"gatehouse.report-seal/1"') > 0
-    result = verify_offline(cut, public_key_pem())
+    result = verify_offline(cut, sealed.public_key)
     assert not result.valid and BYTES_CHANGED in result.problems
 
 
-def test_an_edited_event_breaks_the_signature(report) -> None:
-    pdf = report.pdf
+def test_an_edited_event_breaks_the_signature(sealed: Sealed) -> None:
+    pdf = sealed.report.pdf
     start = pdf.rfind(b'{"kind":"gatehouse.report-seal/1"')
     target = pdf.find(b"I approve the business case", start)
     bad = pdf[:target] + b"I approve the business vase" + pdf[target + 27 :]
-    result = verify_offline(bad, public_key_pem())
+    result = verify_offline(bad, sealed.public_key)
     assert not result.valid and BAD_SIGNATURE in result.problems
 
 
-def test_a_forged_event_signed_with_the_key_is_not_in_the_trail(report) -> None:
+def test_a_forged_event_signed_with_the_key_is_not_in_the_trail(
+    sealed: Sealed, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def forge(manifest) -> None:  # type: ignore[no-untyped-def]
         event = next(
             e for e in manifest["content"]["events"] if e["body"]["action"] == "gate_approve"
@@ -82,7 +87,14 @@ def test_a_forged_event_signed_with_the_key_is_not_in_the_trail(report) -> None:
         event["body"]["details"]["comment"] = "Approved without reading it."
         event["hash"] = event_hash(event["prev_hash"], event["body"])
 
-    result = verify_offline(_reseal(report.pdf, forge), public_key_pem())
+    monkeypatch.setenv("GATEHOUSE_DATA_DIR", str(sealed.data_dir))  # the installation's key
+    reset_settings()
+    try:
+        forged = _reseal(sealed.report.pdf, forge)
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    result = verify_offline(forged, sealed.public_key)
     assert not result.valid
     assert any(
         p.startswith("Event ") and EVENT_NOT_PROVEN.split("{sequence}")[1] in p
@@ -91,7 +103,7 @@ def test_a_forged_event_signed_with_the_key_is_not_in_the_trail(report) -> None:
     assert any("approve of the business_scoping gate" in p for p in result.problems)
 
 
-def test_another_key_is_refused(report) -> None:
+def test_another_key_is_refused(sealed: Sealed) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -101,7 +113,7 @@ def test_another_key_is_refused(report) -> None:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    result = verify_offline(report.pdf, other)
+    result = verify_offline(sealed.report.pdf, other)
     assert not result.valid and "not by the key given" in result.problems[0]
 
 
