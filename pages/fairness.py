@@ -130,7 +130,9 @@ for tab, feature in zip(
     st.tabs([text.escape_label(_feature_words(f["name"])) for f in features]), features, strict=True
 ):
     with tab:
-        fairness_view.show_fairness_feature(feature, results=results, key=f"fair_{evidence.id}")
+        fairness_view.show_fairness_feature(
+            feature, results=results, key=f"fair_{evidence.id}", names=_feature_words
+        )
 
 st.subheader("Notes")
 shown.show_notes(results["notes"])

@@ -183,6 +183,18 @@ def short_sentence(check: Mapping[str, Any]) -> str:
     return _BASIS.sub(".", str(check["sentence"]))
 
 
+def business_words(sentence: str, feature: str, display: str) -> str:
+    """A stored sentence with the column's technical name (``age_band``) in its display name
+    (``Age band``): evidence keeps the words it was computed with; readers see the card's."""
+    if display == feature:
+        return sentence
+    return (
+        sentence.replace(f" for {feature}:", f" for {display}:")
+        .replace(f" for {feature} cannot", f" for {display} cannot")
+        .replace(f"{feature} = ", f"{display} ")
+    )
+
+
 def checks_frame(
     checks: Sequence[Mapping[str, Any]],
     *,
@@ -197,7 +209,9 @@ def checks_frame(
             "Check": c["label"],
             INTERVAL_COLUMN: format_estimate(c.get("value")),
             "Threshold": threshold_text(c),
-            "In short": short_sentence(c),
+            "In short": business_words(
+                short_sentence(c), str(c.get("feature")), names(str(c.get("feature")))
+            ),
         }
         for c in worst_first(checks)
     ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
 from app.charts.evidence import group_rates_figure, show_figure
-from app.ui.evidence import show_notes
+from app.ui.evidence import business_words, show_notes
 from app.ui.tables import estimates_frame, wide_frame
 from app.ui.text import GROUP_COLUMNS, escape_markdown
 from core.metrics.fairness import CLASSIFICATION_BETWEEN, REGRESSION_BETWEEN, UNDEFINED_BECAUSE
@@ -36,7 +36,11 @@ def failing_groups(feature: Mapping[str, Any], results: Mapping[str, Any]) -> li
 
 
 def show_fairness_feature(
-    feature: Mapping[str, Any], *, results: Mapping[str, Any], key: str
+    feature: Mapping[str, Any],
+    *,
+    results: Mapping[str, Any],
+    key: str,
+    names: Callable[[str], str] = str,
 ) -> None:
     """One sensitive column or intersection: groups, charts, between-group gaps, exclusions.
 
@@ -108,7 +112,14 @@ def show_fairness_feature(
         hide_index=True,
         width="stretch",
     )
-    show_notes([d for c in feature["checks"] for d in c.get("details", [])])
+    column, display = str(feature["name"]), names(str(feature["name"]))
+    show_notes(
+        [
+            business_words(d, column, display)
+            for c in feature["checks"]
+            for d in c.get("details", [])
+        ]
+    )
     for excluded in feature["excluded_groups"]:
         st.warning(
             f"{escape_markdown(excluded['group'])}: {excluded['reason']}.",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app.ui.evidence import short_sentence
+from app.ui.evidence import business_words, short_sentence
 from app.ui.text import INTERVAL_COLUMN, escape_label, escape_markdown, format_estimate
 from core.services.evidence import (
     StoredEvidence,
@@ -76,7 +76,11 @@ def test_the_injected_age_bias_fails_the_four_fifths_rule_as_stored(signed_in, s
     assert row[INTERVAL_COLUMN] == format_estimate(check["value"])
     assert row["Status"] == "fail"
     assert row["Threshold"] == "≥ 0.8"
-    assert row["In short"] == short_sentence(check)
+    assert row["In short"] == business_words(short_sentence(check), "age_band", "Age band")
+    assert row["In short"].startswith("Selection-rate ratio (four-fifths rule) for Age band: ")
+    # Sentences speak of columns by their display names, in the table and under each tab.
+    assert not any("age_band" in v for v in at.dataframe[0].value["In short"])
+    assert "age_band" not in texts(at) and "Age band 18-25 is selected" in texts(at)
     # Each check once, failing first; the legal basis once, as a footnote.
     checks = at.dataframe[0].value
     stored_checks = [c for f in stored.results["features"] for c in f["checks"]]
