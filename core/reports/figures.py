@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from core.charts import (
@@ -44,7 +45,9 @@ def _performance(results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _fairness(results: dict[str, Any], min_ratio: float | None) -> dict[str, str]:
+def _fairness(
+    results: dict[str, Any], min_ratio: float | None, feature_name: Callable[[str], str]
+) -> dict[str, str]:
     out = {}
     for feature in results.get("features", []):
         groups = feature.get("groups", [])
@@ -67,7 +70,7 @@ def _fairness(results: dict[str, Any], min_ratio: float | None) -> dict[str, str
             min_ratio=min_ratio,
             value_title="selection rate",
             failing=failing,
-            title=f"Selection rate by {feature['name']}",
+            title=f"Selection rate by {feature_name(feature['name'])}",
         )
         out[feature["name"]] = render_bars(chart)
     return out
@@ -107,7 +110,7 @@ def report_figures(data: ReportData) -> dict[str, Any]:
     if data.fairness is not None:
         policy = data.fairness.results.get("policy", {})
         figures["fairness"] = _fairness(
-            data.fairness.results, policy.get("min_selection_rate_ratio")
+            data.fairness.results, policy.get("min_selection_rate_ratio"), data.vocabulary.feature
         )
     if data.explanation is not None and data.explanation.results.get("global_importance"):
         figures["explanation"] = _explanation(data, data.explanation.results)

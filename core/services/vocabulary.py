@@ -105,7 +105,10 @@ class Vocabulary:
         return self.target_name or humanize(self.target)
 
     def feature(self, name: str) -> str:
-        """A feature's display name: ``debt_ratio`` → "Debt-to-income ratio"."""
+        """A feature's display name: ``debt_ratio`` → "Debt-to-income ratio"; an intersection
+        (stored as ``sex × age_band``) by each part's: "Sex × Age band"."""
+        if "×" in str(name):
+            return " × ".join(self.feature(part.strip()) for part in str(name).split("×"))
         shown = self.features.get(str(name), (None, ""))[0]
         return shown or humanize(name)
 

@@ -73,6 +73,8 @@ def test_every_section_key_number_name_and_meaning_is_in_the_text(
     )  # fmt: skip
     assert approver.printed_name in text and NON_LATIN in approver.printed_name
     assert "association, not causation" in text
+    # Sensitive columns by their display names, the technical name beside them.
+    assert "Age band (age_band)" in text and "Sex × Age band (sex × age_band)" in text
     # The findings register's entry, with who raised it; open, and medium, so it blocks nothing.
     assert FINDING in text and "1 open finding(s)." in text
     assert "raised by Sam Subject-Expert" in text
