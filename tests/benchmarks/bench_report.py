@@ -44,6 +44,7 @@ def _history(model_name: str) -> int:
     from core.demo.gates import DEMO_SIGN_OFFS, sign_demo_act
     from core.demo.seed import DEMO_MODELS, DEMO_VOCABULARY
     from core.services.evidence import compute_explanation, evaluate_version
+    from core.services.gate_plan import ensure_gates
     from core.services.inventory import register_version
     from core.services.permissions import OPERATOR
     from core.tables import User
@@ -71,6 +72,8 @@ def _history(model_name: str) -> int:
                 session=session, actor=OPERATOR, version_id=version_id, segments=["region"]
             )
             compute_explanation(session=session, actor=OPERATOR, version_id=version_id)
+    with session_scope() as session:
+        ensure_gates(session, version_id)  # as the gate page does the first time it opens
     with session_scope() as session:
         users = {u.username: u for u in session.exec(select(User)).all()}
         for step in DEMO_SIGN_OFFS:
