@@ -154,7 +154,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     # A model sandbox's fork server ends on its own once the process that started it is gone;
     # give such stragglers a bounded moment before calling them leftovers.
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + float(os.environ.get("GATEHOUSE_TEST_LEFTOVER_GRACE", "15"))
     leftovers = _leftover_processes()
     while leftovers and time.monotonic() < deadline:
         time.sleep(0.2)

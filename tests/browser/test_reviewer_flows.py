@@ -132,3 +132,41 @@ def test_the_audit_page_filters_and_exports(server: str, browser: Browser) -> No
     page.get_by_role("button", name="Verify the chain").click()
     expect(page.get_by_text("The audit chain is intact")).to_be_visible()
     page.context.close()
+
+
+#: Developer words and Python's own text that a business reader must never see.
+JARGON = re.compile(
+    r"predict_proba|decision_function|class 1\b|\bNone\b"
+    r"|\{'|\['|np\.\w+\(|<class |datetime\.datetime\(|Timestamp\("
+)
+
+
+def test_an_admin_reads_every_page_in_business_words_and_cannot_remove_the_last_admin(
+    server: str, browser: Browser
+) -> None:
+    page = _as(browser, server, "ada")
+    nav = page.get_by_test_id("stSidebarNav")
+    titles = [link.inner_text().strip() for link in nav.get_by_role("link").all()]
+    assert {"Dashboard", "Fairness", "Explanations", "Users", "Audit trail"} <= set(titles)
+    for title in titles:
+        nav.get_by_role("link", name=title, exact=True).click()
+        idle(page)
+        expect(page.get_by_test_id("stMain")).to_be_visible()
+        shown = page.get_by_test_id("stMain").inner_text()
+        assert not JARGON.search(shown), (title, JARGON.findall(shown))
+        assert "Traceback" not in shown, title
+
+    # ada is the demo's only admin: removing her own admin role asks first, then core refuses.
+    page.goto(f"{server}/admin")
+    idle(page)
+    roles = page.get_by_test_id("stMultiSelect").filter(has_text="admin").last
+    roles.get_by_role("button", name=re.compile("admin", re.IGNORECASE)).first.click()
+    idle(page)
+    page.get_by_role("button", name="Save roles").click()
+    expect(page.get_by_text("You are removing your own admin role")).to_be_visible()
+    page.get_by_role("button", name="Remove my admin role").click()
+    expect(page.get_by_text("ada is the last active admin")).to_be_visible()
+    page.goto(f"{server}/admin")  # still an admin: the page and its forms are there
+    idle(page)
+    expect(page.get_by_role("button", name="Save roles")).to_be_visible()
+    page.context.close()

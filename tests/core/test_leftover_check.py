@@ -35,6 +35,8 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     # check never sees (or stops) this run's processes, and its own end-of-run check.
     for name in ("GATEHOUSE_TEST_RUN", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):
         monkeypatch.delenv(name, raising=False)
+    # The leaky run's server never ends on its own: a short grace finds it as surely as 15 s.
+    monkeypatch.setenv("GATEHOUSE_TEST_LEFTOVER_GRACE", "2")
     pytester.makeconftest("from tests.conftest import pytest_sessionfinish  # noqa: F401\n")
     return pytester
 
