@@ -112,10 +112,7 @@ st.caption(
 st.subheader("Checks, failing first")
 vocab = picked.vocabulary
 
-
-def _feature_words(name: str) -> str:
-    # Intersections are stored as "sex × age_band": each part by its display name.
-    return " × ".join(vocab.feature(part.strip()) for part in name.split("×"))
+_feature_words = vocab.feature  # intersections ("sex × age_band") part by part
 
 
 shown.show_checks(checks, with_feature=True, names=_feature_words)
