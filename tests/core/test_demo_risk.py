@@ -7,27 +7,18 @@ from sqlmodel import Session
 
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
 from core.demo.risk import seed_risk
-from core.demo.seed import DEMO_MODELS, DEMO_PASSWORD, DEMO_USERS
+from core.demo.seed import DEMO_MODELS
 from core.services.inventory import register_version
 from core.services.permissions import OPERATOR
 from core.services.policy import ensure_shipped_pack
 from core.services.risk import risk_columns
-from core.services.users import add_user
+from tests.demo_people import add_demo_users
 
 pytestmark = pytest.mark.sqlite_only  # the demo's content; the services run on both elsewhere
 
 
 def test_demo_tiers_overdue_and_override(session: Session, demo_files: DemoFiles) -> None:
-    for username, name, role in DEMO_USERS:
-        add_user(
-            session=session,
-            actor=OPERATOR,
-            username=username,
-            password=DEMO_PASSWORD,
-            roles=[role],
-            display_name=name,
-        )
-    session.commit()
+    add_demo_users(session)
     ensure_shipped_pack(session)
     ids = {}
     for name in demo_files.model_names:

@@ -10,10 +10,11 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from core.demo.data import SENSITIVE, TARGET, DemoFiles
-from core.demo.seed import DEMO_PASSWORD, DEMO_USERS, DEMO_VOCABULARY
+from core.demo.seed import DEMO_PASSWORD, DEMO_VOCABULARY
 from core.services.inventory import promote_version, register_version
 from core.services.permissions import OPERATOR
-from core.services.users import add_user, get_user
+from core.services.users import get_user
+from tests.demo_people import add_demo_users
 from tests.signoff import sign_off
 from tests.snapshots import built_once
 
@@ -24,20 +25,7 @@ ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 def demo_users(session: Session) -> dict[str, str]:
     """The demo's users; maps each role to the first demo user holding it."""
 
-    def build() -> dict[str, str]:
-        for username, name, role in DEMO_USERS:
-            add_user(
-                session=session,
-                actor=OPERATOR,
-                username=username,
-                password=DEMO_PASSWORD,
-                roles=[role],
-                display_name=name,
-            )
-        session.commit()
-        return {role: username for username, _, role in reversed(DEMO_USERS)}
-
-    return built_once(session, "demo_users", build)
+    return built_once(session, "demo_users", lambda: add_demo_users(session))
 
 
 def sign_in(username: str, password: str = DEMO_PASSWORD) -> AppTest:

@@ -27,8 +27,9 @@ from core.services.permissions import OPERATOR
 from core.services.policy import ensure_shipped_pack
 from core.services.risk import assess_model
 from core.services.signing import public_key_pem
-from core.services.users import add_user, get_user
+from core.services.users import get_user
 from core.tables import User
+from tests.demo_people import add_demo_users
 
 #: Markup that must print as text: HTML, a closing cell, a script.
 FINDING = "Declines of self-employed applicants look high to underwriting."
@@ -88,17 +89,10 @@ def build_governed(session: Session, demo_files: DemoFiles) -> Governed:
     """Register, evaluate, explain, assess, sign and raise a finding, as the fixtures' version."""
     ensure_shipped_pack(session)
     users = {}
-    for username, name, role in DEMO_USERS:
-        display = f"{name} {NON_LATIN}" if role in ("model_owner", "sme") else name
-        add_user(
-            session=session,
-            actor=OPERATOR,
-            username=username,
-            password=DEMO_PASSWORD,
-            roles=[role],
-            display_name=display,
-        )
-    session.commit()
+    add_demo_users(
+        session,
+        lambda name, role: f"{name} {NON_LATIN}" if role in ("model_owner", "sme") else name,
+    )
     for username, _, role in DEMO_USERS:
         user = get_user(session=session, username=username)
         assert user is not None
