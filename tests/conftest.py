@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlmodel import Session
 
 from core.config import reset_settings
@@ -34,6 +35,10 @@ os.environ["GATEHOUSE_APP_WORKER"] = "0"
 # OWASP's minimum argon2id parameters make each cost a fifth of the default's. The default
 # profile itself is checked in test_auth.
 os.environ.setdefault("GATEHOUSE_PASSWORD_HASHING", "owasp")
+# No test depends on wall-clock speed: Hypothesis's per-example deadline (200 ms) fails a quick
+# example that a busy machine paused once.
+settings.register_profile("gatehouse", deadline=None)
+settings.load_profile("gatehouse")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
